@@ -1,0 +1,30 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ToolMissingError } from "../../scaler/toolchain/errors.js";
+import { cacheRoot } from "../../scaler/toolchain/paths.js";
+import { requiredPulumiVersion, resolvePulumi } from "../../scaler/toolchain/pulumi.js";
+
+describe("the tool resolver", () => {
+  it("keeps built tools outside the checkout, in the user's cache unless told otherwise", () => {
+    expect(cacheRoot({ HOME: "/home/u" })).toMatch(/\/\.cache\/vpsie-autoscaler$/);
+    expect(cacheRoot({ XDG_CACHE_HOME: "/xdg" })).toBe("/xdg/vpsie-autoscaler");
+    expect(cacheRoot({ VPSIE_AUTOSCALER_CACHE: "/ci/cache", XDG_CACHE_HOME: "/xdg" })).toBe("/ci/cache");
+  });
+
+  it("wants the CLI at exactly the version of the installed SDK", () => {
+    expect(requiredPulumiVersion()).toMatch(/^3\.\d+\.\d+$/);
+  });
+
+  it("fails, saying how to get the CLI, when neither PATH nor the cache has it", async () => {
+    const empty = await mkdtemp(join(tmpdir(), "vpsie-autoscaler-nocache-"));
+    try {
+      const attempt = resolvePulumi({ PATH: empty, VPSIE_AUTOSCALER_CACHE: empty });
+      await expect(attempt).rejects.toBeInstanceOf(ToolMissingError);
+      await expect(attempt).rejects.toThrow(/npm run tools/);
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
+  });
+});
