@@ -1,0 +1,54 @@
+import { Command, CommanderError, Option } from "commander";
+import { ToolMissingError } from "../toolchain/errors.js";
+import { buildInfo } from "./buildInfo.js";
+import { demoCommand } from "./commands/demo.js";
+import { toolsCommand } from "./commands/tools.js";
+import { ExitCode } from "./exitCodes.js";
+import { UsageError } from "./usageError.js";
+
+function versionText(): string {
+  const info = buildInfo();
+  return `vpsie-autoscaler ${info.version} (commit ${info.commit}, built ${info.buildDate})`;
+}
+
+export function buildProgram(): Command {
+  const program = new Command("vpsie-autoscaler")
+    .description(
+      "Kubernetes node autoscaler for VPSie: every scale-up and scale-down is a Pulumi update with a preview, a reason and a history entry.",
+    )
+    .addOption(new Option("-V, --version", "print version, commit and build date"))
+    .on("option:version", () => {
+      process.stdout.write(`${versionText()}\n`);
+      process.exit(ExitCode.ok);
+    })
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  program.addCommand(toolsCommand());
+  program.addCommand(demoCommand());
+  for (const command of program.commands) command.exitOverride().showHelpAfterError();
+  return program;
+}
+
+/** Runs the CLI and returns the process exit code; expected errors print a message, never a stack trace. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: "user" });
+    return ExitCode.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help and version end here too, with exit code 0
+      return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return ExitCode.usage;
+    }
+    if (err instanceof ToolMissingError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return ExitCode.toolMissing;
+    }
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (process.env.VPSIE_AUTOSCALER_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    return ExitCode.failure;
+  }
+}
