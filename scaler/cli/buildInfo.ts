@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { repoRoot } from "../toolchain/paths.js";
+import { readManifest, repoRoot } from "../toolchain/paths.js";
 
 const BuildInfo = z.object({ version: z.string(), commit: z.string(), buildDate: z.string() });
 export type BuildInfo = z.infer<typeof BuildInfo>;
@@ -24,9 +24,8 @@ function git(...args: string[]): string | undefined {
 export function buildInfo(): BuildInfo {
   const recorded = join(repoRoot, "dist", "build-info.json");
   if (existsSync(recorded)) return BuildInfo.parse(JSON.parse(readFileSync(recorded, "utf8")));
-  const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8"));
   return {
-    version: pkg.version,
+    version: readManifest(join(repoRoot, "package.json")).version,
     commit: git("rev-parse", "--short=12", "HEAD") ?? "unknown",
     buildDate: git("log", "-1", "--format=%cI") ?? "unknown",
   };

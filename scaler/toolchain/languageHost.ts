@@ -25,11 +25,11 @@ import type * as languagePbTypes from "@pulumi/pulumi/proto/language_pb.js";
 import type * as pluginPbTypes from "@pulumi/pulumi/proto/plugin_pb.js";
 
 const fromProject = createRequire(`${process.cwd()}/`);
-const grpc: typeof grpcTypes = fromProject("@grpc/grpc-js");
-const languageGrpc: typeof languageGrpcTypes = fromProject("@pulumi/pulumi/proto/language_grpc_pb.js");
-const languagePb: typeof languagePbTypes = fromProject("@pulumi/pulumi/proto/language_pb.js");
-const pluginPb: typeof pluginPbTypes = fromProject("@pulumi/pulumi/proto/plugin_pb.js");
-const sdkVersion: string = fromProject("@pulumi/pulumi/package.json").version;
+const grpc = fromProject("@grpc/grpc-js") as typeof grpcTypes;
+const languageGrpc = fromProject("@pulumi/pulumi/proto/language_grpc_pb.js") as typeof languageGrpcTypes;
+const languagePb = fromProject("@pulumi/pulumi/proto/language_pb.js") as typeof languagePbTypes;
+const pluginPb = fromProject("@pulumi/pulumi/proto/plugin_pb.js") as typeof pluginPbTypes;
+const sdkVersion = (fromProject("@pulumi/pulumi/package.json") as { version: string }).version;
 
 /** The SDK's run script exits with this code after it has already shown the user an actionable message. */
 const EXIT_AFTER_USER_ACTIONABLE_MESSAGE = 32;
@@ -128,7 +128,7 @@ function service(state: HostState): grpcTypes.UntypedServiceImplementation {
   const requiredPackages: Unary<unknown, languagePbTypes.GetRequiredPackagesResponse> = (_call, done) =>
     done(null, new languagePb.GetRequiredPackagesResponse());
   const run: Unary<languagePbTypes.RunRequest, languagePbTypes.RunResponse> = (call, done) => {
-    runProgram(call.request, state).then((response) => done(null, response));
+    void runProgram(call.request, state).then((response) => done(null, response));
   };
   const installDependencies: grpcTypes.handleServerStreamingCall<
     languagePbTypes.InstallDependenciesRequest,
@@ -160,7 +160,7 @@ function service(state: HostState): grpcTypes.UntypedServiceImplementation {
     about,
     getProgramDependencies: programDependencies,
     runtimeOptionsPrompts: runtimeOptions,
-  } as grpcTypes.UntypedServiceImplementation;
+  };
 }
 
 /** Starts the host, prints its port for the engine, and serves until the engine stops the process. */

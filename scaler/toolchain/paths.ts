@@ -5,10 +5,20 @@ import { fileURLToPath } from "node:url";
 
 const PACKAGE_NAME = "vpsie-autoscaler";
 
+interface PackageManifest {
+  name?: string;
+  version: string;
+}
+
+/** The parts of a package.json this project reads. */
+export function readManifest(path: string): PackageManifest {
+  return JSON.parse(readFileSync(path, "utf8")) as PackageManifest;
+}
+
 function findRepoRoot(start: string): string {
   for (let dir = start; ; dir = dirname(dir)) {
     const manifest = join(dir, "package.json");
-    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, "utf8")).name === PACKAGE_NAME) return dir;
+    if (existsSync(manifest) && readManifest(manifest).name === PACKAGE_NAME) return dir;
     if (dirname(dir) === dir) throw new Error(`cannot find the ${PACKAGE_NAME} package above ${start}`);
   }
 }
@@ -27,5 +37,5 @@ export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
 
 /** The version of an installed npm package, read from its manifest. */
 export function installedVersion(pkg: string): string {
-  return JSON.parse(readFileSync(join(repoRoot, "node_modules", pkg, "package.json"), "utf8")).version;
+  return readManifest(join(repoRoot, "node_modules", pkg, "package.json")).version;
 }

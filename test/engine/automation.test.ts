@@ -19,12 +19,14 @@ interface MarkerInputs {
  */
 const markerProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: MarkerInputs) {
-    const fs = require("node:fs/promises");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- runs in the plugin's CommonJS process
+    const fs = require("node:fs/promises") as typeof import("node:fs/promises");
     await fs.writeFile(inputs.path, inputs.text);
     return { id: `marker-${inputs.text}`, outs: inputs };
   },
   async delete(_id: string, props: MarkerInputs) {
-    const fs = require("node:fs/promises");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- runs in the plugin's CommonJS process
+    const fs = require("node:fs/promises") as typeof import("node:fs/promises");
     await fs.rm(props.path, { force: true });
   },
 };
@@ -98,6 +100,6 @@ describe("the real Pulumi engine runs an inline program with a dynamic resource 
     expect(destroy.summary.result).toBe("succeeded");
     expect(existsSync(marker)).toBe(false);
     const state = await stack.exportStack();
-    expect(state.deployment.resources ?? []).toEqual([]);
+    expect((state.deployment as { resources?: unknown[] }).resources ?? []).toEqual([]);
   });
 });
