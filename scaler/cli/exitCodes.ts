@@ -7,4 +7,6 @@ export const ExitCode = {
   usage: 2,
   /** A tool the command needs (pulumi, kube-apiserver, go) is missing; the message says how to get it. */
   toolMissing: 3,
+  /** The VPSie API refused or failed the request; its message is printed. */
+  apiError: 4,
 } as const;

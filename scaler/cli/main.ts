@@ -1,8 +1,11 @@
 import { Command, CommanderError, Option } from "commander";
+import { VpsieError } from "../../provider/vpsie/errors.js";
 import { ToolMissingError } from "../toolchain/errors.js";
 import { buildInfo } from "./buildInfo.js";
 import { demoCommand } from "./commands/demo.js";
 import { toolsCommand } from "./commands/tools.js";
+import { vpsieCommand } from "./commands/vpsie.js";
+import { vpsieSimCommand } from "./commands/vpsieSim.js";
 import { ExitCode } from "./exitCodes.js";
 import { UsageError } from "./usageError.js";
 
@@ -25,7 +28,13 @@ export function buildProgram(): Command {
     .exitOverride();
   program.addCommand(toolsCommand());
   program.addCommand(demoCommand());
-  for (const command of program.commands) command.exitOverride().showHelpAfterError();
+  program.addCommand(vpsieSimCommand());
+  program.addCommand(vpsieCommand());
+  const configure = (command: Command): void => {
+    command.exitOverride().showHelpAfterError();
+    command.commands.forEach(configure);
+  };
+  program.commands.forEach(configure);
   return program;
 }
 
@@ -42,6 +51,11 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof UsageError) {
       process.stderr.write(`error: ${err.message}\n`);
       return ExitCode.usage;
+    }
+    if (err instanceof VpsieError) {
+      // VPSie's own message, with the operation; the exit code tells scripts it was the API.
+      process.stderr.write(`error: ${err.message}\n`);
+      return ExitCode.apiError;
     }
     if (err instanceof ToolMissingError) {
       process.stderr.write(`error: ${err.message}\n`);

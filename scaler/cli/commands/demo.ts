@@ -2,25 +2,10 @@ import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as pulumi from "@pulumi/pulumi";
 import { Command } from "commander";
-import { selectInlineStack } from "../../pulumi/workspace.js";
 import { resolvePulumi } from "../../toolchain/pulumi.js";
 import { formatTable } from "../output.js";
 import { progressPrinter } from "../progress.js";
-
-/** A resource that only records its text: enough to put the engine through a whole update cycle. */
-const noteProvider: pulumi.dynamic.ResourceProvider = {
-  async create(inputs: { text: string }) {
-    return { id: `note-${Date.now()}`, outs: inputs };
-  },
-};
-
-class Note extends pulumi.dynamic.Resource {
-  constructor(name: string, text: string) {
-    super(noteProvider, name, { text });
-  }
-}
 
 export function demoCommand(): Command {
   return new Command("demo")
@@ -30,6 +15,20 @@ export function demoCommand(): Command {
     .option("--keep", "keep the temporary state directory and print where it is")
     .action(async (opts: { keep?: boolean }) => {
       const progress = progressPrinter();
+      // Pulumi takes most of a second to load: only the commands that use it pay for it.
+      const pulumi = await import("@pulumi/pulumi");
+      const { selectInlineStack } = await import("../../pulumi/workspace.js");
+      /** A resource that only records its text: enough to put the engine through a whole update cycle. */
+      const noteProvider: import("@pulumi/pulumi").dynamic.ResourceProvider = {
+        async create(inputs: { text: string }) {
+          return { id: `note-${Date.now()}`, outs: inputs };
+        },
+      };
+      class Note extends pulumi.dynamic.Resource {
+        constructor(name: string, props: { text: string }) {
+          super(noteProvider, name, props);
+        }
+      }
       progress(
         "the full demo (local Kubernetes control plane, VPSie emulator, scaler) is not built yet: running what exists, the Pulumi engine on a file:// backend",
       );
@@ -41,7 +40,7 @@ export function demoCommand(): Command {
           projectName: "vpsie-autoscaler-demo",
           stackName: "demo",
           program: async () => {
-            new Note("hello", "every change is a Pulumi update");
+            new Note("hello", { text: "every change is a Pulumi update" });
           },
           backendUrl: `file://${join(dir, "state")}`,
           pulumiHome: join(dir, "pulumi-home"),

@@ -1,0 +1,101 @@
+import { Command } from "commander";
+import { VpsieClient } from "../../../provider/vpsie/client.js";
+import { MissingCredentialsError } from "../../../provider/vpsie/credentials.js";
+import { formatTable, type OutputFormat, outputOption } from "../output.js";
+import { UsageError } from "../usageError.js";
+
+function client(): VpsieClient {
+  try {
+    return VpsieClient.fromEnv(process.env, { maxAttempts: 3 });
+  } catch (err) {
+    if (err instanceof MissingCredentialsError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+type Cell = string | number | boolean | undefined;
+
+function print<T>(output: OutputFormat, rows: T[], columns: Array<[string, (row: T) => Cell]>): void {
+  if (output === "json") {
+    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    return;
+  }
+  const cell = (v: Cell) => (v === undefined ? "-" : String(v));
+  process.stdout.write(
+    formatTable(
+      columns.map(([name]) => name),
+      rows.map((row) => columns.map(([, get]) => cell(get(row)))),
+    ),
+  );
+}
+
+export function vpsieCommand(): Command {
+  const vpsie = new Command("vpsie").description(
+    "read VPSie's managed Kubernetes (VPSIE_API_URL, and VPSIE_TOKEN or VPSIE_CLIENT_ID with VPSIE_CLIENT_SECRET)",
+  );
+  vpsie
+    .command("clusters")
+    .description("list the account's Kubernetes clusters")
+    .addOption(outputOption())
+    .action(async (opts: { output: OutputFormat }) => {
+      print(opts.output, await client().listClusters(), [
+        ["IDENTIFIER", (c) => c.identifier],
+        ["NAME", (c) => c.name],
+        ["NODES", (c) => c.nodeCount],
+        ["WORKERS", (c) => c.workerCount],
+        ["VERSION", (c) => c.kubeVersion],
+      ]);
+    });
+  vpsie
+    .command("groups")
+    .description("list the node groups of a cluster")
+    .requiredOption("--cluster <id>", "cluster identifier (uuid)")
+    .addOption(outputOption())
+    .action(async (opts: { cluster: string; output: OutputFormat }) => {
+      print(opts.output, await client().listNodeGroups(opts.cluster), [
+        ["ID", (g) => g.id],
+        ["NAME", (g) => g.name],
+        ["SIZE", (g) => g.kubeSizeId],
+        ["CPU", (g) => g.cpu],
+        ["RAM(MB)", (g) => g.ramMb],
+        ["NODES", (g) => g.nodeCount],
+        ["IDENTIFIER", (g) => g.identifier],
+      ]);
+    });
+  vpsie
+    .command("nodes")
+    .description("list the nodes of a cluster")
+    .requiredOption("--cluster <id>", "cluster identifier (uuid)")
+    .addOption(outputOption())
+    .action(async (opts: { cluster: string; output: OutputFormat }) => {
+      const cluster = await client().getCluster(opts.cluster);
+      if (!cluster)
+        throw new UsageError(
+          `VPSie knows no cluster ${opts.cluster}: list them with \`vpsie-autoscaler vpsie clusters\``,
+        );
+      print(opts.output, cluster.nodes, [
+        ["HOSTNAME", (n) => n.hostname],
+        ["TYPE", (n) => n.nodeType],
+        ["STATUS", (n) => n.status],
+        ["IP", (n) => n.defaultIp],
+        ["IDENTIFIER", (n) => n.identifier],
+      ]);
+    });
+  vpsie
+    .command("offers")
+    .description("list the Kubernetes sizes of a datacenter, with prices")
+    .requiredOption("--dc <id>", "datacenter identifier")
+    .addOption(outputOption())
+    .action(async (opts: { dc: string; output: OutputFormat }) => {
+      print(opts.output, await client().listOffers(opts.dc), [
+        ["ID", (o) => o.id],
+        ["NAME", (o) => o.name],
+        ["CPU", (o) => o.cpu],
+        ["RAM(MB)", (o) => o.ramMb],
+        ["DISK(GB)", (o) => o.diskGb],
+        ["$/MONTH", (o) => o.priceMonthly],
+        ["$/HOUR", (o) => o.priceHourly],
+      ]);
+    });
+  return vpsie;
+}
