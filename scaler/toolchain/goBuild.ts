@@ -19,6 +19,8 @@ export interface GoBuild {
   tags?: string[];
   /** Directory that receives the binaries; written only when the whole build succeeded. */
   outDir: string;
+  /** The binary's name when one main package is built under another name (default: the package's). */
+  output?: string;
 }
 
 function compareGoVersions(a: string, b: string): number {
@@ -73,7 +75,14 @@ export async function goBuild(build: GoBuild, progress: Progress): Promise<void>
   const goVersion = await requireGo(moduleDir);
   await mkdir(dirname(build.outDir), { recursive: true });
   const staging = await mkdtemp(`${build.outDir}.partial-`);
-  const args = ["build", "-trimpath", "-ldflags", build.ldflags, "-o", `${staging}/`];
+  const args = [
+    "build",
+    "-trimpath",
+    "-ldflags",
+    build.ldflags,
+    "-o",
+    build.output ? join(staging, build.output) : `${staging}/`,
+  ];
   if (build.tags?.length) args.push("-tags", build.tags.join(","));
   args.push(...build.packages);
 

@@ -1,13 +1,9 @@
-import { execFile } from "node:child_process";
-import { constants } from "node:fs";
-import { access, chmod, mkdir, readFile, readlink, realpath, rm, symlink, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, readlink, realpath, rm, symlink, writeFile } from "node:fs/promises";
 import { basename, delimiter, dirname, join } from "node:path";
-import { promisify } from "node:util";
+import { isExecutable, onPath, versionOutput } from "./binaries.js";
 import { ToolMissingError } from "./errors.js";
 import { goBuild, type Progress } from "./goBuild.js";
 import { cacheRoot, installedVersion, repoRoot } from "./paths.js";
-
-const execFileAsync = promisify(execFile);
 
 /** The Pulumi engine and the plugins it needs, as found on this machine. */
 export interface PulumiTools {
@@ -31,33 +27,8 @@ function cachedPulumiDir(version: string, env: NodeJS.ProcessEnv): string {
   return join(cacheRoot(env), `pulumi-v${version}`, "bin");
 }
 
-async function isExecutable(path: string): Promise<boolean> {
-  try {
-    await access(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function reportedVersion(binary: string): Promise<string | undefined> {
-  try {
-    const { stdout } = await execFileAsync(binary, ["version"], {
-      timeout: 20_000,
-      env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" },
-    });
-    return stdout.trim().replace(/^v/, "");
-  } catch {
-    return undefined;
-  }
-}
-
-async function onPath(name: string, env: NodeJS.ProcessEnv): Promise<string[]> {
-  const found: string[] = [];
-  for (const dir of (env.PATH ?? "").split(delimiter)) {
-    if (dir && (await isExecutable(join(dir, name)))) found.push(join(dir, name));
-  }
-  return found;
+  return (await versionOutput([binary, "version"]))?.replace(/^v/, "");
 }
 
 /** Plugins the engine never downloads; it looks for them next to the (symlink-resolved) `pulumi`. */

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ToolMissingError } from "../../scaler/toolchain/errors.js";
 import { cacheRoot } from "../../scaler/toolchain/paths.js";
+import { controlPlaneVersions, resolveControlPlane } from "../../scaler/toolchain/kube.js";
 import { requiredPulumiVersion, resolvePulumi } from "../../scaler/toolchain/pulumi.js";
 
 describe("the tool resolver", () => {
@@ -17,12 +18,25 @@ describe("the tool resolver", () => {
     expect(requiredPulumiVersion()).toMatch(/^3\.\d+\.\d+$/);
   });
 
-  it("fails, saying how to get the CLI, when neither PATH nor the cache has it", async () => {
+  it("takes the control plane's versions from the committed wrapper modules", async () => {
+    expect(await controlPlaneVersions()).toEqual({
+      kubernetesVersion: expect.stringMatching(/^1\.\d+\.\d+$/),
+      etcdVersion: expect.stringMatching(/^3\.\d+\.\d+$/),
+      kwokVersion: expect.stringMatching(/^0\.\d+\.\d+$/),
+    });
+  });
+
+  it("fails, saying how to get them, when neither PATH nor the cache has the tools", async () => {
     const empty = await mkdtemp(join(tmpdir(), "vpsie-autoscaler-nocache-"));
     try {
-      const attempt = resolvePulumi({ PATH: empty, VPSIE_AUTOSCALER_CACHE: empty });
-      await expect(attempt).rejects.toBeInstanceOf(ToolMissingError);
-      await expect(attempt).rejects.toThrow(/npm run tools/);
+      const env = { PATH: empty, VPSIE_AUTOSCALER_CACHE: empty };
+      for (const attempt of [resolvePulumi(env), resolveControlPlane(env)]) {
+        await expect(attempt).rejects.toBeInstanceOf(ToolMissingError);
+        await expect(attempt).rejects.toThrow(/npm run tools/);
+      }
+      await expect(resolveControlPlane(env)).rejects.toThrow(
+        /missing kube-apiserver, kube-scheduler, kube-controller-manager, etcd, kwok/,
+      );
     } finally {
       await rm(empty, { recursive: true, force: true });
     }
