@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from "commander";
 import { VpsieError } from "../../provider/vpsie/errors.js";
 import { ToolMissingError } from "../toolchain/errors.js";
 import { buildInfo } from "./buildInfo.js";
+import { clusterCommand } from "./commands/cluster.js";
 import { demoCommand } from "./commands/demo.js";
 import { toolsCommand } from "./commands/tools.js";
 import { vpsieCommand } from "./commands/vpsie.js";
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   program.addCommand(demoCommand());
   program.addCommand(vpsieSimCommand());
   program.addCommand(vpsieCommand());
+  program.addCommand(clusterCommand());
   const configure = (command: Command): void => {
     command.exitOverride().showHelpAfterError();
     command.commands.forEach(configure);
