@@ -1,9 +1,11 @@
+import { resolveControlPlane } from "../../scaler/toolchain/kube.js";
 import { resolvePulumi } from "../../scaler/toolchain/pulumi.js";
 
 /**
- * The engine tests need the real Pulumi CLI. A missing CLI fails the run with the way to get it,
- * rather than letting those tests skip.
+ * The engine and cluster tests need the real Pulumi CLI and control plane. A missing tool fails the
+ * run with the way to get it, rather than letting those tests skip.
  */
 export default async function setup(): Promise<void> {
   await resolvePulumi();
+  await resolveControlPlane();
 }
