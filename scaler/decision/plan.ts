@@ -1,0 +1,92 @@
+/**
+ * The decision core: snapshot, node groups, timers and the time in; a plan with a reason for every
+ * pending pod and every node out. Pure: no I/O, no clock, no randomness but the one passed in.
+ */
+import {
+  defaultPlannerOptions,
+  type PlannerOptions,
+  type TimersState,
+  withScaleUpFailure,
+} from "./options.js";
+import { planScaleDown, type NodeReport, type ScaleDown } from "./scaleDown.js";
+import { planScaleUp, type NoScaleUp, type PendingOutcome, type ScaleUp } from "./scaleUp.js";
+import type { NodeGroup, Snapshot } from "./types.js";
+
+export interface PlanInput {
+  snapshot: Snapshot;
+  groups: NodeGroup[];
+  timers: TimersState;
+  /** Epoch milliseconds. */
+  now: number;
+  options?: Partial<PlannerOptions>;
+  /** Whether the unneeded-time timer and the cooldowns apply; when false they count as elapsed. */
+  respectTimers?: boolean;
+  random?: () => number;
+}
+
+export interface FailedProvisioning {
+  group: string;
+  key: string;
+  reason: string;
+}
+
+export interface Plan {
+  scaleUp: ScaleUp[];
+  scaleDown: ScaleDown[];
+  noScaleUp: NoScaleUp[];
+  nodes: NodeReport[];
+  pending: PendingOutcome[];
+  /** Requested nodes that did not register in time: to be removed; their groups back off. */
+  failedProvisioning: FailedProvisioning[];
+  /** Why scale-down does not run this loop, if it does not. */
+  scaleDownPaused?: string;
+  /** Why nothing is done at all this loop, if so. */
+  halted?: string;
+  /** The timers to keep for the next loop. */
+  timers: TimersState;
+}
+
+export function plan(input: PlanInput): Plan {
+  const options: PlannerOptions = { ...defaultPlannerOptions, ...input.options };
+  const respectTimers = input.respectTimers ?? true;
+  const random = input.random ?? (() => 0);
+  const { snapshot, now } = input;
+  let timers = input.timers;
+
+  const failedProvisioning: FailedProvisioning[] = [];
+  const groups = input.groups.map((group) => {
+    const late = group.upcoming.filter((u) => now - u.requestedAt > options.maxNodeProvisionTimeMs);
+    for (const node of late) {
+      const reason = `node ${node.key} did not register within ${options.maxNodeProvisionTimeMs / 60_000}m`;
+      failedProvisioning.push({ group: group.name, key: node.key, reason });
+      timers = withScaleUpFailure(timers, group.name, reason, now, options);
+    }
+    return late.length > 0 ? { ...group, upcoming: group.upcoming.filter((u) => !late.includes(u)) } : group;
+  });
+
+  const unready = snapshot.nodes.filter((n) => !n.ready).length;
+  const tolerated = Math.max(
+    options.okTotalUnreadyCount,
+    (snapshot.nodes.length * options.maxTotalUnreadyPercentage) / 100,
+  );
+  const halted =
+    unready > tolerated
+      ? `${unready} of ${snapshot.nodes.length} nodes are unready (more than ${Math.floor(tolerated)}): scaling halts until the cluster is healthy`
+      : undefined;
+
+  const up = halted
+    ? { scaleUp: [], noScaleUp: [], pending: [] }
+    : planScaleUp(snapshot, groups, timers, now, options, random);
+  const down = planScaleDown(snapshot, groups, timers, now, options, respectTimers, up.scaleUp.length > 0);
+  return {
+    scaleUp: up.scaleUp,
+    scaleDown: halted ? [] : down.scaleDown,
+    noScaleUp: up.noScaleUp,
+    nodes: down.nodes,
+    pending: up.pending,
+    failedProvisioning,
+    scaleDownPaused: down.paused,
+    halted,
+    timers: { ...timers, unneededSince: down.unneededSince },
+  };
+}

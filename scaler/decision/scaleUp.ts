@@ -1,0 +1,292 @@
+/**
+ * Scale-up: which pending pods need new nodes, which node group gets them (bin-packing onto imagined
+ * nodes of each group, then the expanders), and for every pod no group can host, why not, per group.
+ */
+import { describeChoice, expand, type ScaleUpOption } from "./expanders.js";
+import type { PlannerOptions, TimersState } from "./options.js";
+import { addResources, NO_RESOURCES, nodeAffinityFits, untoleratedTaint } from "./predicates.js";
+import { Simulation, type SimNode } from "./simulation.js";
+import {
+  HOSTNAME_LABEL,
+  NODE_GROUP_LABEL,
+  type Node,
+  type NodeGroup,
+  type Pod,
+  podKey,
+  type Snapshot,
+} from "./types.js";
+
+export interface ScaleUp {
+  group: string;
+  from: number;
+  to: number;
+  pods: string[];
+  reason: string;
+}
+
+export interface NoScaleUp {
+  pod: string;
+  reasons: Record<string, string>;
+}
+
+export type PendingOutcome =
+  | { pod: string; outcome: "fits-existing"; node: string }
+  | { pod: string; outcome: "fits-upcoming"; group: string }
+  | { pod: string; outcome: "scale-up"; group: string }
+  | { pod: string; outcome: "no-scale-up" }
+  | { pod: string; outcome: "too-young"; waitMs: number }
+  | { pod: string; outcome: "expendable" };
+
+export interface ScaleUpResult {
+  scaleUp: ScaleUp[];
+  noScaleUp: NoScaleUp[];
+  pending: PendingOutcome[];
+}
+
+const SCALE_UP_DELAY_ANNOTATION = "cluster-autoscaler.kubernetes.io/pod-scale-up-delay";
+
+function durationMs(text: string | undefined): number | undefined {
+  const match = text ? /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim()) : null;
+  if (!match) return undefined;
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[match[2] as "ms" | "s" | "m" | "h"];
+  return Number(match[1]) * unit;
+}
+
+/** An imagined new node of the group: its capacity, labels (with the group label) and taints. */
+export function templateNode(group: NodeGroup, name: string): Node {
+  return {
+    name,
+    labels: { ...group.labels, [NODE_GROUP_LABEL]: group.name, [HOSTNAME_LABEL]: name },
+    annotations: {},
+    taints: group.taints,
+    unschedulable: false,
+    ready: true,
+    allocatable: group.capacity,
+    createdAt: 0,
+  };
+}
+
+/** One pod of each DaemonSet: what every new node will also run, if the DaemonSet's pods fit there. */
+function daemonSetPods(pods: Pod[]): Pod[] {
+  const seen = new Map<string, Pod>();
+  for (const pod of pods) {
+    if (!pod.isDaemonSet || !pod.controller) continue;
+    const key = `${pod.namespace}/${pod.controller.name}`;
+    if (!seen.has(key)) seen.set(key, pod);
+  }
+  return [...seen.values()];
+}
+
+function addTemplate(sim: Simulation, group: NodeGroup, name: string, daemons: Pod[]): SimNode {
+  const node = sim.addNode(templateNode(group, name), true);
+  for (const daemon of daemons) {
+    if (nodeAffinityFits(daemon, node.node) && !untoleratedTaint(daemon, node.node.taints)) {
+      sim.place({ ...daemon, name: `${daemon.name}@${name}`, nodeName: name }, node);
+    }
+  }
+  return node;
+}
+
+interface ClusterTotals {
+  nodes: number;
+  cores: number;
+  memory: number;
+}
+
+function groupSize(group: NodeGroup, snapshot: Snapshot): number {
+  return (
+    snapshot.nodes.filter((n) => n.labels[NODE_GROUP_LABEL] === group.name).length + group.upcoming.length
+  );
+}
+
+/** How many nodes the group may still add, and what stops it from adding more. */
+function headroom(
+  group: NodeGroup,
+  size: number,
+  totals: ClusterTotals,
+  options: PlannerOptions,
+): { nodes: number; limit: string } {
+  const caps: Array<[number, string]> = [
+    [group.maxNodes - size, `node group ${group.name} is at its maximum size (${group.maxNodes})`],
+  ];
+  const { maxNodesTotal, maxCores, maxMemoryBytes } = options.limits;
+  if (maxNodesTotal !== undefined)
+    caps.push([maxNodesTotal - totals.nodes, `the cluster-wide limit of ${maxNodesTotal} nodes is reached`]);
+  if (maxCores !== undefined) {
+    caps.push([
+      Math.floor((maxCores * 1000 - totals.cores) / group.capacity.cpu),
+      `the cluster-wide limit of ${maxCores} cores is reached`,
+    ]);
+  }
+  if (maxMemoryBytes !== undefined) {
+    caps.push([
+      Math.floor((maxMemoryBytes - totals.memory) / group.capacity.memory),
+      `the cluster-wide memory limit of ${maxMemoryBytes} bytes is reached`,
+    ]);
+  }
+  const [nodes, limit] = caps.reduce((a, b) => (b[0] < a[0] ? b : a));
+  return { nodes: Math.max(0, nodes), limit };
+}
+
+/** The largest share of the group's node the pod takes: first-fit decreasing packs big pods first. */
+function dominantShare(pod: Pod, group: NodeGroup): number {
+  return Math.max(pod.requests.cpu / group.capacity.cpu, pod.requests.memory / group.capacity.memory);
+}
+
+interface Packing {
+  option?: ScaleUpOption;
+  /** Why each pod the group cannot host is left out. */
+  refused: Map<Pod, string>;
+}
+
+function pack(
+  sim: Simulation,
+  group: NodeGroup,
+  pods: Pod[],
+  room: { nodes: number; limit: string },
+  daemons: Pod[],
+): Packing {
+  const refused = new Map<Pod, string>();
+  const created: SimNode[] = [];
+  const placed: Pod[] = [];
+  const probe = addTemplate(sim, group, `${group.name}-template`, daemons);
+  const sorted = [...pods].sort((a, b) => dominantShare(b, group) - dominantShare(a, group));
+  try {
+    for (const pod of sorted) {
+      const onEmpty = sim.whyNot(pod, probe);
+      if (onEmpty) {
+        refused.set(pod, onEmpty);
+        continue;
+      }
+      let target = created.find((node) => sim.whyNot(pod, node) === undefined);
+      if (!target) {
+        if (created.length >= room.nodes) {
+          refused.set(pod, room.limit);
+          continue;
+        }
+        target = addTemplate(sim, group, `${group.name}-new-${created.length + 1}`, daemons);
+        created.push(target);
+        if (sim.whyNot(pod, target)) {
+          refused.set(pod, sim.whyNot(pod, target) ?? "");
+          continue;
+        }
+      }
+      sim.place(pod, target);
+      placed.push(pod);
+    }
+  } finally {
+    for (const node of [probe, ...created]) sim.removeNode(node.node.name);
+  }
+  if (placed.length === 0) return { refused };
+  const used = created.reduce((sum, node) => addResources(sum, node.requested), NO_RESOURCES);
+  return { option: { group, newNodes: created.length, pods: placed.map(podKey), used }, refused };
+}
+
+export function planScaleUp(
+  snapshot: Snapshot,
+  groups: NodeGroup[],
+  timers: TimersState,
+  now: number,
+  options: PlannerOptions,
+  random: () => number,
+): ScaleUpResult {
+  const pending: PendingOutcome[] = [];
+  const candidates: Pod[] = [];
+  for (const pod of snapshot.pods) {
+    if (pod.unschedulableSince === undefined || pod.nodeName || pod.finished || pod.terminating) continue;
+    const key = podKey(pod);
+    if (pod.priority < options.expendablePriorityCutoff) {
+      pending.push({ pod: key, outcome: "expendable" });
+      continue;
+    }
+    const delay = durationMs(pod.annotations[SCALE_UP_DELAY_ANNOTATION]) ?? options.newPodScaleUpDelayMs;
+    const age = now - pod.createdAt;
+    if (age < delay) {
+      pending.push({ pod: key, outcome: "too-young", waitMs: delay - age });
+      continue;
+    }
+    candidates.push(pod);
+  }
+
+  // Capacity already there, or already on its way, is used before anything is added.
+  const sim = new Simulation(
+    snapshot.nodes.filter((n) => n.ready),
+    snapshot.pods.filter((p) => p.nodeName),
+  );
+  const daemons = daemonSetPods(snapshot.pods);
+  for (const group of groups) {
+    group.upcoming.forEach((u) => addTemplate(sim, group, `upcoming:${group.name}:${u.key}`, daemons));
+  }
+  let remaining: Pod[] = [];
+  for (const pod of [...candidates].sort(
+    (a, b) => b.requests.cpu - a.requests.cpu || b.requests.memory - a.requests.memory,
+  )) {
+    const node = sim.nodes.find((n) => sim.whyNot(pod, n) === undefined);
+    if (!node) {
+      remaining.push(pod);
+      continue;
+    }
+    sim.place(pod, node);
+    const upcoming = /^upcoming:([^:]+):/.exec(node.node.name)?.[1];
+    pending.push(
+      upcoming
+        ? { pod: podKey(pod), outcome: "fits-upcoming", group: upcoming }
+        : { pod: podKey(pod), outcome: "fits-existing", node: node.node.name },
+    );
+  }
+
+  const totals: ClusterTotals = {
+    nodes: snapshot.nodes.length + groups.reduce((n, g) => n + g.upcoming.length, 0),
+    cores: snapshot.nodes.reduce((n, node) => n + node.allocatable.cpu, 0),
+    memory: snapshot.nodes.reduce((n, node) => n + node.allocatable.memory, 0),
+  };
+  const sizes = new Map(groups.map((g) => [g.name, groupSize(g, snapshot)]));
+  const lastReasons = new Map<Pod, Record<string, string>>();
+  const scaleUp: ScaleUp[] = [];
+
+  while (remaining.length > 0) {
+    const choices: ScaleUpOption[] = [];
+    for (const group of groups) {
+      const backoff = timers.backoff[group.name];
+      const size = sizes.get(group.name) ?? 0;
+      const room = headroom(group, size, totals, options);
+      let refused: Map<Pod, string>;
+      if (backoff && backoff.until > now) {
+        const why = `node group ${group.name} is backing off until ${new Date(backoff.until).toISOString()} after a failed scale-up (${backoff.reason})`;
+        refused = new Map(remaining.map((p) => [p, why]));
+      } else {
+        const packing = pack(sim, group, remaining, room, daemons);
+        if (packing.option) choices.push(packing.option);
+        refused = packing.refused;
+      }
+      for (const [pod, why] of refused) lastReasons.set(pod, { ...lastReasons.get(pod), [group.name]: why });
+    }
+    const chosen = expand(choices, options.expanders, random);
+    if (!chosen) break;
+    const from = sizes.get(chosen.group.name) ?? 0;
+    scaleUp.push({
+      group: chosen.group.name,
+      from,
+      to: from + chosen.newNodes,
+      pods: chosen.pods,
+      reason: `${chosen.pods.length} pending pod(s) fit on ${chosen.newNodes} new node(s) of ${chosen.group.name}; ${describeChoice(chosen, options.expanders, choices.length)}`,
+    });
+    sizes.set(chosen.group.name, from + chosen.newNodes);
+    totals.nodes += chosen.newNodes;
+    totals.cores += chosen.newNodes * chosen.group.capacity.cpu;
+    totals.memory += chosen.newNodes * chosen.group.capacity.memory;
+    const helped = new Set(chosen.pods);
+    for (const pod of remaining)
+      if (helped.has(podKey(pod)))
+        pending.push({ pod: podKey(pod), outcome: "scale-up", group: chosen.group.name });
+    remaining = remaining.filter((p) => !helped.has(podKey(p)));
+  }
+
+  const noScaleUp = remaining.map((pod) => {
+    const reasons = lastReasons.get(pod) ?? {};
+    if (groups.length === 0) reasons["(none)"] = "no node groups are configured";
+    pending.push({ pod: podKey(pod), outcome: "no-scale-up" });
+    return { pod: podKey(pod), reasons };
+  });
+  return { scaleUp, noScaleUp, pending };
+}
