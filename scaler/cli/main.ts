@@ -4,6 +4,7 @@ import { ToolMissingError } from "../toolchain/errors.js";
 import { buildInfo } from "./buildInfo.js";
 import { clusterCommand } from "./commands/cluster.js";
 import { demoCommand } from "./commands/demo.js";
+import { planCommand } from "./commands/plan.js";
 import { toolsCommand } from "./commands/tools.js";
 import { vpsieCommand } from "./commands/vpsie.js";
 import { vpsieSimCommand } from "./commands/vpsieSim.js";
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   program.addCommand(vpsieSimCommand());
   program.addCommand(vpsieCommand());
   program.addCommand(clusterCommand());
+  program.addCommand(planCommand());
   const configure = (command: Command): void => {
     command.exitOverride().showHelpAfterError();
     command.commands.forEach(configure);
