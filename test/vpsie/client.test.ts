@@ -2,14 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Credentials } from "../../provider/vpsie/credentials.js";
 import { VpsieClient } from "../../provider/vpsie/client.js";
 import { VpsieApiError, VpsieAuthError, VpsieQuotaError } from "../../provider/vpsie/errors.js";
-import {
-  DEMO_CLIENT,
-  DEMO_CLUSTER,
-  DEMO_DC,
-  fastRetries,
-  type TestEmulator,
-  testEmulator,
-} from "../support/emulator.js";
+import { DEMO_CLIENT, DEMO_CLUSTER, DEMO_DC, type TestEmulator, testEmulator } from "../support/emulator.js";
 
 async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 5_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -154,11 +147,7 @@ describe("the VPSie client's credentials", () => {
   });
 
   it("exchanges client credentials once, reuses the token, and logs in again once after a 401", async () => {
-    const client = new VpsieClient({
-      credentials: Credentials.client(DEMO_CLIENT.id, DEMO_CLIENT.secret),
-      apiUrl: sim.url,
-      ...fastRetries,
-    });
+    const client = sim.client({ credentials: Credentials.client(DEMO_CLIENT.id, DEMO_CLIENT.secret) });
     const before = await logins();
     await client.listClusters();
     await client.listClusters();
@@ -172,11 +161,7 @@ describe("the VPSie client's credentials", () => {
   it("refreshes a token before it expires", async () => {
     sim.emulator.world.config.behaviour.tokenLifetimeSeconds = 60; // inside the 5-minute refresh window
     try {
-      const client = new VpsieClient({
-        credentials: Credentials.client(DEMO_CLIENT.id, DEMO_CLIENT.secret),
-        apiUrl: sim.url,
-        ...fastRetries,
-      });
+      const client = sim.client({ credentials: Credentials.client(DEMO_CLIENT.id, DEMO_CLIENT.secret) });
       const before = await logins();
       await client.listClusters();
       await client.listClusters();
@@ -189,20 +174,12 @@ describe("the VPSie client's credentials", () => {
   it("falls back to a form-encoded exchange and reads the older answer shape", async () => {
     sim.emulator.world.config.behaviour.loginEncodings = ["form"];
     sim.emulator.world.config.behaviour.tokenAnswer = "predecessor";
-    const client = new VpsieClient({
-      credentials: Credentials.client(DEMO_CLIENT.id, DEMO_CLIENT.secret),
-      apiUrl: sim.url,
-      ...fastRetries,
-    });
+    const client = sim.client({ credentials: Credentials.client(DEMO_CLIENT.id, DEMO_CLIENT.secret) });
     expect(await client.listClusters()).toHaveLength(1);
   });
 
   it("refuses wrong client credentials", async () => {
-    const client = new VpsieClient({
-      credentials: Credentials.client(DEMO_CLIENT.id, "wrong"),
-      apiUrl: sim.url,
-      ...fastRetries,
-    });
+    const client = sim.client({ credentials: Credentials.client(DEMO_CLIENT.id, "wrong") });
     await expect(client.listClusters()).rejects.toBeInstanceOf(VpsieAuthError);
   });
 });
