@@ -67,6 +67,38 @@ describe("vpsie-autoscaler plan, on real kubectl output from the local cluster",
     expect(byNode.unmanaged?.reason).toMatch(/no autoscaler.vpsie.com\/nodegroup label/);
   });
 
+  it("waits out the unneeded time with --respect-timers, and hands back the timers to keep", async () => {
+    const dir = await tempDir("plan-timers");
+    try {
+      const state = join(dir.path, "timers.json");
+      await writeFile(state, JSON.stringify({ unneededSince: { "general-empty": "2026-11-24T09:55:00Z" } }));
+      const args = [
+        "plan",
+        "--snapshot",
+        settledSnapshot,
+        "--groups",
+        groups,
+        "--output",
+        "json",
+        "--respect-timers",
+        state,
+      ];
+      const early = JSON.parse((await runCli([...args, "--now", "2026-11-24T10:00:00Z"])).stdout) as Plan;
+      expect(early.scaleDown).toEqual([]);
+      expect(early.nodes.find((n) => n.node === "general-empty")?.reason).toMatch(
+        /unneeded for 5m of the 10m required/,
+      );
+      expect(early.timers.unneededSince).toEqual({
+        "general-empty": "2026-11-24T09:55:00.000Z",
+        "general-light": "2026-11-24T10:00:00.000Z",
+      });
+      const later = JSON.parse((await runCli([...args, "--now", "2026-11-24T10:06:00Z"])).stdout) as Plan;
+      expect(later.scaleDown.map((s) => s.node)).toEqual(["general-empty"]);
+    } finally {
+      await dir.remove();
+    }
+  });
+
   it("prints tables for people", async () => {
     const result = await runCli(["plan", "--snapshot", settledSnapshot, "--groups", groups]);
     expect(result.stdout).toMatch(
