@@ -1,17 +1,42 @@
 import * as pulumi from "@pulumi/pulumi";
-import { z } from "zod";
+import { Node, NodeGroup } from "../provider/pulumi/resources.js";
+import { CONFIG_KEY, NodeGroupsConfigError, parseNodeGroups } from "./nodeGroupsConfig.js";
 
 /**
- * The stack program: node groups and their member nodes, from stack config. Until the VPSie provider
- * exists it only reads and checks the configuration, and declares nothing.
+ * The stack program: one NodeGroup per configured group, and one Node per member key, so previews and
+ * history name nodes by key and a scale-down removes exactly the drained node.
  */
-const NodeGroupConfig = z.object({
-  name: z.string().min(1),
-  minNodes: z.number().int().min(0),
-  maxNodes: z.number().int().min(0),
-});
+function nodeGroups() {
+  try {
+    return parseNodeGroups(new pulumi.Config().getObject(CONFIG_KEY));
+  } catch (err) {
+    if (err instanceof NodeGroupsConfigError)
+      throw new pulumi.RunError(`invalid stack config: ${err.message}`);
+    throw err;
+  }
+}
 
-const config = new pulumi.Config();
-const nodeGroups = z.array(NodeGroupConfig).parse(config.getObject("nodeGroups") ?? []);
-
-export const nodeGroupNames = nodeGroups.map((group) => group.name);
+export const groups = Object.fromEntries(
+  nodeGroups().map((config) => {
+    const group = new NodeGroup(config.name, {
+      clusterIdentifier: config.cluster,
+      name: config.name,
+      kubeSizeId: config.kubeSizeId,
+    });
+    const nodes = config.nodes.map(
+      (key) =>
+        new Node(
+          key,
+          { clusterIdentifier: config.cluster, groupId: group.groupId, groupName: config.name, key },
+          { parent: group },
+        ),
+    );
+    return [
+      config.name,
+      {
+        groupId: group.groupId,
+        nodes: Object.fromEntries(config.nodes.map((key, i) => [key, nodes[i]?.hostname])),
+      },
+    ];
+  }),
+);
