@@ -1,0 +1,291 @@
+/**
+ * The apply layer, the only way the scaler changes infrastructure. A scale request becomes: stack
+ * config edit → preview (its diff kept) → update with a message saying why → the created and deleted
+ * nodes and the history entry. One stack per node group, so groups never wait for each other; one
+ * update at a time per stack, with requests that queue up merged into the next update.
+ */
+import { ConcurrentUpdateError, type Stack, type UpdateSummary } from "@pulumi/pulumi/automation/index.js";
+import { join } from "node:path";
+import { VpsieClient } from "../../provider/vpsie/client.js";
+import type { NodeGroupConfig } from "../../stacks/nodeGroupsConfig.js";
+import { type EngineOptions, selectProjectStack } from "../pulumi/workspace.js";
+import { intentAbandoned, readIntent, withIntent } from "./intents.js";
+import { describeLock, listLocks } from "./locks.js";
+import { recoverStack, type RecoveryReport } from "./recovery.js";
+import { newNodeKey, PROJECT, readNodeGroups, writeMembers } from "./stackConfig.js";
+
+export interface ScaleRequest {
+  /** The node group; its stack has the same name. */
+  group: string;
+  /** Nodes to add. */
+  add: number;
+  /** Member keys to remove (drained nodes). */
+  remove: string[];
+  /** Why, in words people read in the stack history: pods waiting, nodes unneeded. */
+  reason: string;
+}
+
+export interface ScaleResult {
+  group: string;
+  from: number;
+  to: number;
+  created: Array<{ key: string; hostname?: string }>;
+  deleted: string[];
+  /** The update's message, as the stack history keeps it. */
+  message: string;
+  /** What the preview said would change, before the update ran. */
+  preview: { changes: Record<string, number>; output: string };
+  history?: UpdateSummary;
+  /** When nothing was applied: why (limits a person set, keys already gone, …). */
+  skipped?: string;
+  /** Requests merged into this update. */
+  requests: number;
+}
+
+export class StackLockedError extends Error {
+  override name = "StackLockedError";
+}
+
+export interface ApplierOptions extends EngineOptions {
+  /** The project: Pulumi.yaml and stacks/Pulumi.<stack>.yaml. */
+  projectDir: string;
+  /** The scaler's own directory for update intents; persistent, so a restart finds them. */
+  stateDir: string;
+  /** How long to wait for a lock someone else holds before reporting it (default 2 min). */
+  lockWaitMs?: number;
+  progress?: (message: string) => void;
+  client?: VpsieClient;
+}
+
+interface Queued {
+  request: ScaleRequest;
+  count: number;
+  waiters: Array<{ resolve: (r: ScaleResult) => void; reject: (e: unknown) => void }>;
+}
+
+function merge(a: ScaleRequest, b: ScaleRequest): ScaleRequest {
+  return {
+    group: a.group,
+    add: a.add + b.add,
+    remove: [...new Set([...a.remove, ...b.remove])],
+    reason: a.reason === b.reason ? a.reason : `${a.reason}; ${b.reason}`,
+  };
+}
+
+export class Applier {
+  readonly #options: ApplierOptions;
+  readonly #running = new Map<string, Promise<void>>();
+  readonly #queued = new Map<string, Queued>();
+  readonly #recovered = new Set<string>();
+  #client?: VpsieClient;
+
+  constructor(options: ApplierOptions) {
+    this.#options = options;
+    this.#client = options.client;
+  }
+
+  #progress(message: string): void {
+    this.#options.progress?.(message);
+  }
+
+  get #intentsDir(): string {
+    return this.#options.stateDir;
+  }
+
+  /** Applies the request, merged with others for the same group that queue behind a running update. */
+  apply(request: ScaleRequest): Promise<ScaleResult> {
+    return new Promise((resolve, reject) => {
+      const queued = this.#queued.get(request.group);
+      if (queued) {
+        queued.request = merge(queued.request, request);
+        queued.count += 1;
+        queued.waiters.push({ resolve, reject });
+      } else {
+        this.#queued.set(request.group, { request, count: 1, waiters: [{ resolve, reject }] });
+      }
+      if (!this.#running.has(request.group)) this.#drain(request.group);
+    });
+  }
+
+  #drain(group: string): void {
+    const next = this.#queued.get(group);
+    if (!next) return;
+    this.#queued.delete(group);
+    const run = this.#update(next.request, next.count).then(
+      (result) => next.waiters.forEach((w) => w.resolve(result)),
+      (err: unknown) => next.waiters.forEach((w) => w.reject(err)),
+    );
+    this.#running.set(
+      group,
+      run.finally(() => {
+        this.#running.delete(group);
+        this.#drain(group);
+      }),
+    );
+  }
+
+  async #stack(group: string): Promise<Stack> {
+    return selectProjectStack({ ...this.#options, stackName: group });
+  }
+
+  /** Recovers an update a previous scaler left unfinished; runs once per stack per process, and on demand. */
+  async recover(group: string): Promise<RecoveryReport | undefined> {
+    const intent = await readIntent(this.#intentsDir, group);
+    if (!intent || !intentAbandoned(intent)) return undefined;
+    const config = (await readNodeGroups(this.#options.projectDir, group)).find((g) => g.name === group);
+    if (!config) return undefined;
+    this.#client ??= VpsieClient.fromEnv();
+    return recoverStack({
+      stack: await this.#stack(group),
+      stackName: group,
+      group: config,
+      backendUrl: this.#options.backendUrl,
+      intentsDir: this.#intentsDir,
+      client: this.#client,
+      progress: (m) => this.#progress(m),
+    });
+  }
+
+  /** Runs `work`; while a lock someone else holds blocks it, waits within the bound, reporting who holds it. */
+  async #withLockWait<T>(group: string, work: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + (this.#options.lockWaitMs ?? 120_000);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await work();
+      } catch (err) {
+        if (!(err instanceof ConcurrentUpdateError)) throw err;
+        const locks = (await listLocks(this.#options.backendUrl, PROJECT, group)) ?? [];
+        const holders = locks.map(describeLock).join(", ") || "an unknown holder";
+        if (Date.now() > deadline) {
+          throw new StackLockedError(
+            `stack ${group} is locked by ${holders}; waited ${Math.round((this.#options.lockWaitMs ?? 120_000) / 1000)}s and gave up (the lock is never broken for a person: they finish, or run \`pulumi cancel\`)`,
+          );
+        }
+        if (attempt === 0) this.#progress(`stack ${group} is locked by ${holders}: waiting`);
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    }
+  }
+
+  async #update(request: ScaleRequest, requests: number): Promise<ScaleResult> {
+    const { projectDir } = this.#options;
+    if (!this.#recovered.has(request.group)) {
+      this.#recovered.add(request.group);
+      await this.recover(request.group);
+    }
+    // A person's edits win: re-read the group as it is now, and touch only its member list.
+    const group = (await readNodeGroups(projectDir, request.group)).find((g) => g.name === request.group);
+    if (!group) throw new Error(`stack ${request.group} declares no node group ${request.group}`);
+    const plan = this.#members(group, request);
+    const base = {
+      group: group.name,
+      from: group.nodes.length,
+      requests,
+      preview: { changes: {}, output: "" },
+    };
+    if (plan.skipped)
+      return {
+        ...base,
+        to: group.nodes.length,
+        created: [],
+        deleted: [],
+        message: "",
+        skipped: plan.skipped,
+      };
+
+    const kind =
+      plan.added.length > 0 && plan.removed.length === 0
+        ? "scale-up"
+        : plan.added.length === 0
+          ? "scale-down"
+          : "scale";
+    const changes = [...plan.added.map((k) => `+${k}`), ...plan.removed.map((k) => `-${k}`)].join(" ");
+    const message = `${kind} ${group.name} ${group.nodes.length} → ${plan.members.length} (${changes}): ${request.reason}${plan.note ? ` [${plan.note}]` : ""}`;
+    await writeMembers(projectDir, group.name, group.name, plan.members);
+    const stack = await this.#stack(group.name);
+    try {
+      return await withIntent(this.#intentsDir, group.name, message, async () => {
+        this.#progress(`previewing ${message}`);
+        let output = "";
+        const preview = await stack.preview({ diff: true, onOutput: (text) => (output += text) });
+        this.#progress(`updating stack ${group.name}`);
+        const up = await this.#withLockWait(group.name, () => stack.up({ message }));
+        const outputs = (up.outputs.groups?.value ?? {}) as Record<
+          string,
+          { nodes?: Record<string, string> }
+        >;
+        const hostnames = outputs[group.name]?.nodes ?? {};
+        const [history] = await stack.history(1);
+        this.#progress(`done: ${message}`);
+        return {
+          ...base,
+          to: plan.members.length,
+          created: plan.added.map((key) => ({ key, hostname: hostnames[key] })),
+          deleted: plan.removed,
+          message,
+          preview: { changes: preview.changeSummary, output },
+          history,
+        };
+      });
+    } catch (err) {
+      await this.#restoreMembers(stack, group, plan.added, plan.removed);
+      throw err;
+    }
+  }
+
+  /** The new member list, within the limits a person set (min/max), and what was left out and why. */
+  #members(group: NodeGroupConfig, request: ScaleRequest) {
+    const removable = request.remove.filter((k) => group.nodes.includes(k));
+    const notes: string[] = [];
+    if (removable.length < request.remove.length)
+      notes.push(`not members: ${request.remove.filter((k) => !removable.includes(k)).join(", ")}`);
+    const room = Math.max(0, group.maxNodes - (group.nodes.length - removable.length));
+    const add = Math.min(request.add, room);
+    if (add < request.add)
+      notes.push(`maxNodes ${group.maxNodes} allows ${add} of ${request.add} new node(s)`);
+    const floor = Math.max(0, group.nodes.length + add - group.minNodes);
+    const removed = removable.slice(0, floor);
+    if (removed.length < removable.length)
+      notes.push(`minNodes ${group.minNodes} keeps ${removable.slice(floor).join(", ")}`);
+    const taken = new Set(group.nodes);
+    const added: string[] = [];
+    for (let i = 0; i < add; i++) {
+      const key = newNodeKey(group.name, taken);
+      taken.add(key);
+      added.push(key);
+    }
+    const members = [...group.nodes.filter((k) => !removed.includes(k)), ...added];
+    const note = notes.join("; ") || undefined;
+    const skipped =
+      added.length === 0 && removed.length === 0 ? `nothing to apply${note ? `: ${note}` : ""}` : undefined;
+    return { members, added, removed, note, skipped };
+  }
+
+  /** After a failed update: keys whose nodes exist stay members, the others go back to what they were. */
+  async #restoreMembers(
+    stack: Stack,
+    group: NodeGroupConfig,
+    added: string[],
+    removed: string[],
+  ): Promise<void> {
+    const exported = await stack.exportStack().catch(() => undefined);
+    const resources = (
+      (exported?.deployment as { resources?: Array<{ urn: string; type: string }> })?.resources ?? []
+    ).filter((r) => r.type === "pulumi-nodejs:dynamic/vpsie:Node");
+    const inState = new Set(resources.map((r) => r.urn.split("::").at(-1)));
+    const current = (await readNodeGroups(this.#options.projectDir, group.name)).find(
+      (g) => g.name === group.name,
+    );
+    if (!current) return;
+    const members = [
+      ...current.nodes.filter((k) => !added.includes(k) || inState.has(k)),
+      ...removed.filter((k) => inState.has(k) && !current.nodes.includes(k)),
+    ];
+    await writeMembers(this.#options.projectDir, group.name, group.name, members);
+  }
+}
+
+/** Where an applier keeps its files under one directory of the scaler's: CLI home and intents. */
+export function applierDirs(workDir: string): { pulumiHome: string; stateDir: string } {
+  return { pulumiHome: join(workDir, "pulumi-home"), stateDir: join(workDir, "scaler") };
+}

@@ -1,0 +1,76 @@
+/**
+ * Reads and edits the member lists in a stack's config file (stacks/Pulumi.<stack>.yaml), the file a
+ * person edits with `pulumi config set`. Only `nodes:` lists are touched; comments, the encryption
+ * salt and everything a person set stay as they are.
+ */
+import { randomBytes } from "node:crypto";
+import { readFile, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { isMap, isSeq, parseDocument, type YAMLMap } from "yaml";
+import { CONFIG_KEY, type NodeGroupConfig, parseNodeGroups } from "../../stacks/nodeGroupsConfig.js";
+
+export const PROJECT = "vpsie-autoscaler";
+const FULL_KEY = `${PROJECT}:${CONFIG_KEY}`;
+
+export class StackConfigError extends Error {
+  override name = "StackConfigError";
+}
+
+export function stackConfigPath(projectDir: string, stack: string): string {
+  return join(projectDir, "stacks", `Pulumi.${stack}.yaml`);
+}
+
+async function load(path: string) {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch {
+    throw new StackConfigError(
+      `the stack config ${path} does not exist: create it from stacks/Pulumi.example.yaml`,
+    );
+  }
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0)
+    throw new StackConfigError(`${path} is not valid YAML: ${doc.errors[0]?.message}`);
+  return doc;
+}
+
+/** The node groups a stack declares now, as a person may just have edited them. */
+export async function readNodeGroups(projectDir: string, stack: string): Promise<NodeGroupConfig[]> {
+  const path = stackConfigPath(projectDir, stack);
+  const doc = await load(path);
+  try {
+    const js = doc.toJS() as { config?: Record<string, unknown> } | null;
+    return parseNodeGroups(js?.config?.[FULL_KEY]);
+  } catch (err) {
+    throw new StackConfigError(`${path}: ${(err as Error).message}`);
+  }
+}
+
+/** A fresh member key for the group, unique among the keys it already has. */
+export function newNodeKey(group: string, taken: ReadonlySet<string>): string {
+  for (;;) {
+    const key = `${group}-${randomBytes(2).toString("hex")}`;
+    if (!taken.has(key)) return key;
+  }
+}
+
+/** Replaces one group's member list in the file, atomically, and returns the list written. */
+export async function writeMembers(
+  projectDir: string,
+  stack: string,
+  group: string,
+  members: string[],
+): Promise<void> {
+  const path = stackConfigPath(projectDir, stack);
+  const doc = await load(path);
+  const groups = doc.getIn(["config", FULL_KEY], true);
+  if (!isSeq(groups)) throw new StackConfigError(`${path}: config ${FULL_KEY} is not a list`);
+  const entry = groups.items.find((item): item is YAMLMap => isMap(item) && item.get("name") === group);
+  if (!entry)
+    throw new StackConfigError(`${path}: node group ${group} is not declared (a person may have removed it)`);
+  entry.set("nodes", doc.createNode(members));
+  const temp = `${path}.${process.pid}.tmp`;
+  await writeFile(temp, doc.toString());
+  await rename(temp, path);
+}
