@@ -5,6 +5,7 @@ import { buildInfo } from "./buildInfo.js";
 import { clusterCommand } from "./commands/cluster.js";
 import { demoCommand } from "./commands/demo.js";
 import { planCommand } from "./commands/plan.js";
+import { historyCommand, previewCommand, scaleCommand } from "./commands/stacks.js";
 import { toolsCommand } from "./commands/tools.js";
 import { vpsieCommand } from "./commands/vpsie.js";
 import { vpsieSimCommand } from "./commands/vpsieSim.js";
@@ -34,6 +35,9 @@ export function buildProgram(): Command {
   program.addCommand(vpsieCommand());
   program.addCommand(clusterCommand());
   program.addCommand(planCommand());
+  program.addCommand(scaleCommand());
+  program.addCommand(previewCommand());
+  program.addCommand(historyCommand());
   const configure = (command: Command): void => {
     command.exitOverride().showHelpAfterError();
     command.commands.forEach(configure);
