@@ -34,7 +34,9 @@ async function fileLocks(root: string, prefix: string): Promise<StackLock[]> {
   return locks;
 }
 
-async function postgresLocks(url: URL, prefix: string): Promise<StackLock[]> {
+async function postgresLocks(url: URL, lockPath: string): Promise<StackLock[]> {
+  // The backend keeps every object under the URL's path (the database name) as a key prefix.
+  const prefix = `${url.pathname.replace(/^\/+/, "")}/${lockPath}`;
   const table = url.searchParams.get("table") ?? "pulumi_state";
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table))
     throw new Error(`unexpected table name ${table} in the backend URL`);
@@ -46,8 +48,13 @@ async function postgresLocks(url: URL, prefix: string): Promise<StackLock[]> {
       `SELECT key, data FROM ${table} WHERE key LIKE $1`,
       [`${prefix}%`],
     );
+    // Each object is stored as {"data": "<base64 of its bytes>"}.
     return result.rows.flatMap((row) => {
-      const parsed = LockContent.safeParse(typeof row.data === "string" ? JSON.parse(row.data) : row.data);
+      const blob = (typeof row.data === "string" ? JSON.parse(row.data) : row.data) as {
+        data?: string;
+      } | null;
+      const text = Buffer.from(blob?.data ?? "", "base64").toString("utf8");
+      const parsed = LockContent.safeParse(text ? JSON.parse(text) : undefined);
       return parsed.success
         ? [{ ...parsed.data, id: row.key.slice(prefix.length).replace(/\.json$/, "") }]
         : [];

@@ -1,7 +1,7 @@
 /**
  * Recovery after a scaler died in the middle of an update (kill -9, node loss): clears the lock it
- * left, turns its pending operations into what really happened at VPSie, and refreshes, so that no
- * worker is left unknown to the state and none is created twice.
+ * left, turns its pending operations into what really happened at VPSie, refreshes, and finishes the
+ * update, so that no worker is left unknown to the state and none is created twice.
  */
 import type { Stack } from "@pulumi/pulumi/automation/index.js";
 import type { VpsieClient } from "../../provider/vpsie/client.js";
@@ -140,7 +140,9 @@ export async function recoverStack(options: {
       `pending operations resolved: adopted ${report.adopted.map((a) => `${a.key}=${a.hostname}`).join(", ") || "none"}; dropped ${report.dropped.join(", ") || "none"}; deleted orphans ${report.deletedOrphans.join(", ") || "none"}`,
     );
   }
-  await stack.refresh({ message: `recovery of an interrupted update: ${intent.message}` });
+  await stack.refresh({ message: `recovery: refresh after an interrupted update (${intent.message})` });
+  // Finish what the interrupted update set out to do: the stack config already says it.
+  await stack.up({ message: `recovery: finish the interrupted update (${intent.message})` });
   await clearIntent(options.intentsDir, stackName);
   return report;
 }
