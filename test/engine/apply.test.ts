@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Applier, StackLockedError } from "../../scaler/apply/applier.js";
 import { readNodeGroups } from "../../scaler/apply/stackConfig.js";
+import { runCli } from "../support/cli.js";
 import { DEMO_CLUSTER, type TestEmulator, testEmulator } from "../support/emulator.js";
 import { testProject, type TestProject } from "../support/project.js";
 
@@ -157,5 +158,44 @@ describe("the apply layer: every scale action is a Pulumi update", () => {
     const waiting = applier.apply({ group: "general", add: 1, remove: [], reason: "after the person" });
     setTimeout(() => void rm(lock), 1_500);
     await expect(waiting).resolves.toMatchObject({ from: 2, to: 3 });
+  });
+
+  it("shows each update's time, kind, result, changes and reason with `history`, and the pending diff with `preview`", async () => {
+    const flags = [
+      "--project-dir",
+      project.dir,
+      "--work-dir",
+      project.workDir,
+      "--backend",
+      project.engine.backendUrl,
+    ];
+    const env = { ...process.env, PULUMI_CONFIG_PASSPHRASE: project.engine.passphrase };
+    const json = await runCli(
+      ["history", "--group", "general", "--limit", "3", "--output", "json", ...flags],
+      env,
+    );
+    expect(json.code).toBe(0);
+    const entries = JSON.parse(json.stdout) as Array<{
+      group: string;
+      kind: string;
+      result: string;
+      message: string;
+    }>;
+    expect(entries).toHaveLength(3);
+    expect(entries[0]).toMatchObject({
+      group: "general",
+      kind: "update",
+      result: "succeeded",
+      message: expect.stringMatching(/^scale-up general 2 → 3 .*after the person$/),
+    });
+    const table = await runCli(["history", ...flags], env);
+    expect(table.stdout).toMatch(/^TIME\s+GROUP\s+KIND\s+RESULT\s+CHANGES\s+MESSAGE\n/);
+    expect(table.stdout).toMatch(/large\s+update\s+succeeded\s+create 2\s+scale-up large 2 → 4/);
+    const preview = await runCli(["preview", "--group", "large", ...flags], env);
+    expect(preview.code).toBe(0);
+    expect(preview.stdout).toMatch(/Previewing update \(large\)/);
+    const noPassphrase = await runCli(["history", ...flags], { ...env, PULUMI_CONFIG_PASSPHRASE: undefined });
+    expect(noPassphrase.code).toBe(2);
+    expect(noPassphrase.stderr).toMatch(/set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE/);
   });
 });
