@@ -3,6 +3,7 @@
  * by the stack program and edited by the scaler. A person edits the same list with `pulumi config`.
  */
 import { z } from "zod";
+import { NodeLabels, NodeTaints } from "../scaler/decision/nodeSettings.js";
 
 const dnsLabel = z
   .string()
@@ -17,18 +18,8 @@ export const NodeGroupConfig = z
     kubeSizeId: z.number().int().positive(),
     minNodes: z.number().int().min(0),
     maxNodes: z.number().int().min(0),
-    labels: z.record(z.string(), z.string()).default({}),
-    taints: z
-      .array(
-        z
-          .object({
-            key: z.string().min(1),
-            value: z.string().optional(),
-            effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]),
-          })
-          .strict(),
-      )
-      .default([]),
+    labels: NodeLabels,
+    taints: NodeTaints,
     /** Member node keys: one Node resource each, so a scale-down removes exactly the drained node. */
     nodes: z.array(dnsLabel).default([]),
   })

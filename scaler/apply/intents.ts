@@ -7,6 +7,7 @@ import { hostname } from "node:os";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
+import { processAlive } from "../system/processes.js";
 
 const Intent = z.object({
   stack: z.string(),
@@ -40,19 +41,10 @@ async function write(dir: string, intent: Intent): Promise<void> {
   await rename(`${path}.tmp`, path);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Whether the scaler that wrote the intent can no longer be running its update. */
 export function intentAbandoned(intent: Intent, now = Date.now()): boolean {
   if (intent.host === hostname() && intent.pid === process.pid) return false;
-  if (intent.host === hostname()) return !alive(intent.pid);
+  if (intent.host === hostname()) return !processAlive(intent.pid);
   return now - Date.parse(intent.heartbeatAt) > INTENT_STALE_MS;
 }
 

@@ -5,6 +5,7 @@
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import type { PlannerOptions } from "./options.js";
+import { NodeLabels, NodeTaints } from "./nodeSettings.js";
 import { parseCpu, parseQuantity } from "./quantity.js";
 import type { NodeGroup } from "./types.js";
 
@@ -37,18 +38,8 @@ const Group = z
         "ephemeral-storage": quantity(parseQuantity).optional(),
       })
       .strict(),
-    labels: z.record(z.string(), z.string()).default({}),
-    taints: z
-      .array(
-        z
-          .object({
-            key: z.string().min(1),
-            value: z.string().optional(),
-            effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]),
-          })
-          .strict(),
-      )
-      .default([]),
+    labels: NodeLabels,
+    taints: NodeTaints,
     priority: z.number().int().default(0),
     pricePerHour: z.number().min(0).optional(),
   })

@@ -14,6 +14,7 @@ import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { stringify as toYaml } from "yaml";
+import { processAlive } from "../system/processes.js";
 import type { ControlPlaneTools } from "../toolchain/kube.js";
 
 export const KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node";
@@ -86,21 +87,12 @@ function probe(url: string, token?: string): Promise<number> {
   });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Only processes whose command line names this cluster's directory are ours to stop (pids get reused). */
 async function ownedBy(pid: number, dir: string): Promise<boolean> {
   try {
     return (await readFile(`/proc/${pid}/cmdline`, "utf8")).includes(dir);
   } catch {
-    return alive(pid);
+    return processAlive(pid);
   }
 }
 
@@ -119,7 +111,7 @@ async function waitFor(
   for (;;) {
     if (await check()) return;
     const { component } = options;
-    if (component && !alive(component.pid)) {
+    if (component && !processAlive(component.pid)) {
       throw new Error(
         `${component.name} exited while waiting for ${what}; the end of ${component.log}:\n${await tail(component.log)}`,
       );
@@ -172,7 +164,7 @@ export async function clusterUp(
 ): Promise<ClusterRecord> {
   const dir = resolve(dirArg);
   const existing = await readRecord(dir);
-  if (existing && existing.components.some((c) => alive(c.pid))) {
+  if (existing && existing.components.some((c) => processAlive(c.pid))) {
     throw new Error(
       `a cluster already runs in ${dir}: stop it with \`vpsie-autoscaler cluster down --dir ${dirArg}\``,
     );
@@ -372,7 +364,7 @@ export async function clusterDown(
   if (!record) return undefined;
   const ours = [];
   for (const component of [...record.components].reverse()) {
-    if (alive(component.pid) && (await ownedBy(component.pid, dir))) ours.push(component);
+    if (processAlive(component.pid) && (await ownedBy(component.pid, dir))) ours.push(component);
   }
   // Controllers first, then the API server, then etcd: the API server stops fast only while etcd
   // still answers, and only once the controllers' watches are gone.
@@ -389,9 +381,9 @@ export async function clusterDown(
       signal(component.pid, "SIGTERM");
     }
     const deadline = Date.now() + graceMs;
-    while (group.some((c) => alive(c.pid)) && Date.now() < deadline)
+    while (group.some((c) => processAlive(c.pid)) && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 50));
-    for (const component of group.filter((c) => alive(c.pid))) {
+    for (const component of group.filter((c) => processAlive(c.pid))) {
       progress(
         `killing ${component.name} (pid ${component.pid}), which did not stop within ${graceMs / 1000}s`,
       );
@@ -430,10 +422,10 @@ export async function clusterStatus(
     record.components.map(async (c) => ({
       name: c.name,
       pid: c.pid,
-      running: alive(c.pid),
+      running: processAlive(c.pid),
       healthy: c.healthUrl
         ? (await probe(c.healthUrl, c.name === "kube-apiserver" ? token : undefined)) === 200
-        : alive(c.pid),
+        : processAlive(c.pid),
       log: c.log,
     })),
   );
