@@ -146,6 +146,13 @@ export class Applier {
     });
   }
 
+  /** Member key → node name, as the group's stack outputs say after its last update. */
+  async nodeNames(group: string): Promise<Record<string, string>> {
+    const outputs = await (await this.#stack(group)).outputs();
+    const groups = (outputs.groups?.value ?? {}) as Record<string, { nodes?: Record<string, string> }>;
+    return groups[group]?.nodes ?? {};
+  }
+
   /** Runs `work`; while a lock someone else holds blocks it, waits within the bound, reporting who holds it. */
   async #withLockWait<T>(group: string, work: () => Promise<T>): Promise<T> {
     const deadline = Date.now() + (this.#options.lockWaitMs ?? 120_000);

@@ -1,0 +1,99 @@
+/**
+ * The node groups as the controller needs them each loop: their stack config (re-read every time, so
+ * a person's edits count at once), their nodes' size from VPSie, and which member key is which node.
+ */
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { VpsieClient } from "../../provider/vpsie/client.js";
+import type { NodeGroupConfig } from "../../stacks/nodeGroupsConfig.js";
+import type { NodeGroup, Resources } from "../decision/types.js";
+import { readNodeGroups } from "../apply/stackConfig.js";
+
+const MiB = 2 ** 20;
+const GiB = 2 ** 30;
+const SIZE_TTL_MS = 5 * 60_000;
+
+export class GroupCatalog {
+  readonly #projectDir: string;
+  readonly #client: VpsieClient;
+  readonly #sizes = new Map<string, { at: number; capacity: Resources }>();
+  /** Member key → node name (the VPSie hostname), as the stack outputs and apply results say. */
+  readonly hostnames = new Map<string, string>();
+  /** When each member key was first seen without a registered node. */
+  readonly #waitingSince = new Map<string, number>();
+
+  constructor(projectDir: string, client: VpsieClient) {
+    this.#projectDir = projectDir;
+    this.#client = client;
+  }
+
+  /** The configured groups: one stack config file per group in stacks/ (the example excluded). */
+  async configs(): Promise<NodeGroupConfig[]> {
+    const files = await readdir(join(this.#projectDir, "stacks")).catch(() => [] as string[]);
+    const stacks = files
+      .flatMap((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1] ?? [])
+      .filter((s) => s !== "example");
+    const groups: NodeGroupConfig[] = [];
+    for (const stack of stacks)
+      groups.push(...(await readNodeGroups(this.#projectDir, stack)).filter((g) => g.name === stack));
+    return groups;
+  }
+
+  async #capacity(group: NodeGroupConfig, now: number): Promise<Resources | undefined> {
+    const cached = this.#sizes.get(group.name);
+    if (cached && now - cached.at < SIZE_TTL_MS) return cached.capacity;
+    const vpsie = (await this.#client.listNodeGroups(group.cluster)).find((g) => g.name === group.name);
+    if (!vpsie?.cpu || !vpsie.ramMb) return cached?.capacity;
+    const capacity = {
+      cpu: vpsie.cpu * 1000,
+      memory: vpsie.ramMb * MiB,
+      ephemeralStorage: (vpsie.diskGb ?? 20) * GiB,
+      pods: 110,
+    };
+    this.#sizes.set(group.name, { at: now, capacity });
+    return capacity;
+  }
+
+  /** The decision core's node groups; groups whose size VPSie cannot tell yet are left out, with the reason logged. */
+  async decisionGroups(
+    configs: NodeGroupConfig[],
+    registered: ReadonlySet<string>,
+    now: number,
+    log: (m: string) => void,
+  ): Promise<NodeGroup[]> {
+    const groups: NodeGroup[] = [];
+    for (const config of configs) {
+      const capacity = await this.#capacity(config, now);
+      if (!capacity) {
+        log(
+          `node group ${config.name}: VPSie has no group of that name yet, so its node size is unknown; it is not scaled until it exists`,
+        );
+        continue;
+      }
+      const upcoming = config.nodes
+        .filter((key) => !registered.has(this.hostnames.get(key) ?? ""))
+        .map((key) => {
+          if (!this.#waitingSince.has(key)) this.#waitingSince.set(key, now);
+          return { key, requestedAt: this.#waitingSince.get(key) ?? now };
+        });
+      for (const key of config.nodes)
+        if (registered.has(this.hostnames.get(key) ?? "")) this.#waitingSince.delete(key);
+      groups.push({
+        name: config.name,
+        minNodes: config.minNodes,
+        maxNodes: config.maxNodes,
+        capacity,
+        labels: config.labels,
+        taints: config.taints,
+        priority: 0,
+        upcoming,
+      });
+    }
+    return groups;
+  }
+
+  keyOf(nodeName: string): string | undefined {
+    for (const [key, hostname] of this.hostnames) if (hostname === nodeName) return key;
+    return undefined;
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * The controller loop: on a schedule, and soon after new unschedulable pods appear, it plans from the
+ * informers' snapshot and acts through the apply layer: scale-ups as updates that add member keys,
+ * scale-downs as a drain followed by an update that removes exactly the drained node's key.
+ */
+import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import { schedule as cronSchedule, type ScheduledTask } from "node-cron";
+import type { VpsieClient } from "../../provider/vpsie/client.js";
+import type { Applier } from "../apply/applier.js";
+import {
+  defaultPlannerOptions,
+  emptyTimers,
+  type PlannerOptions,
+  type TimersState,
+} from "../decision/options.js";
+import { plan, type Plan } from "../decision/plan.js";
+import { NODE_GROUP_LABEL, podKey, type Snapshot } from "../decision/types.js";
+import { GroupCatalog } from "./catalog.js";
+import { ClusterState } from "./clusterState.js";
+import { applyGroupSettings, drainNode, type DrainOptions } from "./nodes.js";
+
+export interface ControllerOptions {
+  kubeconfig: KubeConfig;
+  applier: Applier;
+  client: VpsieClient;
+  projectDir: string;
+  /** node-cron expression for the loop (default every 10 s). */
+  schedule?: string;
+  /** Plan this soon after a new unschedulable pod appears (default 2 s). */
+  debounceMs?: number;
+  planner?: Partial<PlannerOptions>;
+  drain?: Partial<DrainOptions>;
+  log: (message: string) => void;
+}
+
+function list(items: string[], max = 5): string {
+  return items.length <= max
+    ? items.join(", ")
+    : `${items.slice(0, max).join(", ")} and ${items.length - max} more`;
+}
+
+export class Controller {
+  readonly #o: ControllerOptions;
+  readonly #state: ClusterState;
+  readonly #catalog: GroupCatalog;
+  readonly #core: CoreV1Api;
+  #timers: TimersState = emptyTimers();
+  #task?: ScheduledTask;
+  #debounce?: NodeJS.Timeout;
+  #ticking?: Promise<void>;
+  readonly #inFlight = new Set<string>();
+  readonly #draining = new Set<string>();
+  /** The last plan, for status reporting and tests. */
+  lastPlan?: Plan;
+  /** Why the last loop did not plan, if it did not. */
+  lastSkip?: string;
+
+  constructor(options: ControllerOptions) {
+    this.#o = options;
+    this.#state = new ClusterState(options.kubeconfig, options.log);
+    this.#catalog = new GroupCatalog(options.projectDir, options.client);
+    this.#core = options.kubeconfig.makeApiClient(CoreV1Api);
+    this.#state.onChange = (kind, object) => {
+      const unschedulable =
+        kind === "Pod" &&
+        (
+          object as { status?: { conditions?: Array<{ type: string; reason?: string }> } }
+        ).status?.conditions?.some((c) => c.type === "PodScheduled" && c.reason === "Unschedulable");
+      if (unschedulable) this.#soon();
+    };
+  }
+
+  #soon(): void {
+    clearTimeout(this.#debounce);
+    this.#debounce = setTimeout(() => void this.tick(), this.#o.debounceMs ?? 2_000);
+  }
+
+  async start(): Promise<void> {
+    for (const config of await this.#catalog.configs()) {
+      for (const [key, hostname] of Object.entries(
+        await this.#o.applier.nodeNames(config.name).catch(() => ({})),
+      )) {
+        this.#catalog.hostnames.set(key, hostname);
+      }
+    }
+    await this.#state.start();
+    this.#task = cronSchedule(this.#o.schedule ?? "*/10 * * * * *", () => void this.tick());
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.#debounce);
+    await this.#task?.stop();
+    await this.#ticking;
+    await this.#state.stop();
+  }
+
+  /** One loop; overlapping calls wait for the running one. */
+  tick(): Promise<void> {
+    this.#ticking ??= this.#loop().finally(() => {
+      this.#ticking = undefined;
+    });
+    return this.#ticking;
+  }
+
+  async #loop(): Promise<void> {
+    const skip =
+      this.#state.notReady() ?? (this.#o.client.circuitOpen ? "the VPSie API circuit is open" : undefined);
+    if (skip) {
+      if (skip !== this.lastSkip) this.#o.log(`not acting: ${skip}`);
+      this.lastSkip = skip;
+      return;
+    }
+    this.lastSkip = undefined;
+    const now = Date.now();
+    const snapshot = this.#state.snapshot();
+    const configs = await this.#catalog.configs();
+    await this.#register(snapshot, configs);
+    const registered = new Set(snapshot.nodes.map((n) => n.name));
+    const groups = await this.#catalog.decisionGroups(configs, registered, now, this.#o.log);
+    const busy = new Set([...this.#inFlight, ...this.#draining]);
+    const result = plan({
+      snapshot: { ...snapshot, nodes: snapshot.nodes.filter((n) => !this.#draining.has(n.name)) },
+      groups: groups.filter((g) => !busy.has(g.name)),
+      timers: this.#timers,
+      now,
+      options: { ...defaultPlannerOptions, ...this.#o.planner },
+      respectTimers: true,
+    });
+    this.#timers = result.timers;
+    this.lastPlan = result;
+    for (const up of result.scaleUp)
+      this.#scaleUp(
+        up.group,
+        up.to - up.from,
+        `${up.pods.length} pending pod(s): ${list(up.pods)}; ${up.reason}`,
+      );
+    const down = result.scaleDown.find((d) => !busy.has(d.group));
+    if (down) this.#scaleDown(down.group, down.node, down.reason, snapshot);
+  }
+
+  /** New nodes get their group's label, labels and taints when they register. */
+  async #register(snapshot: Snapshot, configs: Awaited<ReturnType<GroupCatalog["configs"]>>): Promise<void> {
+    for (const node of snapshot.nodes) {
+      if (node.labels[NODE_GROUP_LABEL]) continue;
+      const key = this.#catalog.keyOf(node.name);
+      const config = configs.find((c) => key && c.nodes.includes(key));
+      if (!config) continue;
+      await applyGroupSettings(this.#core, node.name, config).catch((err: unknown) =>
+        this.#o.log(`could not label node ${node.name} for group ${config.name}: ${(err as Error).message}`),
+      );
+      this.#o.log(`node ${node.name} registered for node group ${config.name}`);
+    }
+  }
+
+  #scaleUp(group: string, add: number, reason: string): void {
+    this.#inFlight.add(group);
+    this.#o.log(`scale-up of ${group} by ${add}: ${reason}`);
+    this.#o.applier
+      .apply({ group, add, remove: [], reason })
+      .then((r) => {
+        for (const c of r.created) if (c.hostname) this.#catalog.hostnames.set(c.key, c.hostname);
+        this.#timers = { ...this.#timers, lastScaleUp: Date.now() };
+        this.#o.log(r.skipped ? `scale-up of ${group} not applied: ${r.skipped}` : `applied: ${r.message}`);
+      })
+      .catch((err: unknown) => this.#o.log(`scale-up of ${group} failed: ${(err as Error).message}`))
+      .finally(() => this.#inFlight.delete(group));
+  }
+
+  #scaleDown(group: string, node: string, reason: string, snapshot: Snapshot): void {
+    const key = this.#catalog.keyOf(node);
+    if (!key) {
+      this.#o.log(`not removing ${node}: no member key of ${group} names it`);
+      return;
+    }
+    const pods = snapshot.pods.filter(
+      (p) => p.nodeName === node && !p.isDaemonSet && !p.isMirror && !p.finished,
+    );
+    this.#draining.add(node);
+    this.#inFlight.add(group);
+    this.#o.log(`scale-down of ${group}: draining ${node} (${key}): ${reason}`);
+    void (async () => {
+      try {
+        const drain = await drainNode(this.#core, node, pods, {
+          evictionTimeoutMs: this.#o.drain?.evictionTimeoutMs ?? 120_000,
+          terminationTimeoutMs: this.#o.drain?.terminationTimeoutMs ?? 600_000,
+        });
+        if (!drain.drained) {
+          this.#timers = { ...this.#timers, lastScaleDownFailure: Date.now() };
+          this.#o.log(`scale-down of ${node} stopped: ${drain.reason}; the node is untainted`);
+          return;
+        }
+        const moved = pods.map(podKey);
+        const result = await this.#o.applier.apply({
+          group,
+          add: 0,
+          remove: [key],
+          reason: `node ${node} drained${moved.length ? ` (moved ${list(moved)})` : ""}: ${reason}`,
+        });
+        await this.#core.deleteNode({ name: node }).catch(() => undefined);
+        this.#catalog.hostnames.delete(key);
+        this.#timers = { ...this.#timers, lastScaleDown: Date.now() };
+        this.#o.log(`applied: ${result.message}`);
+      } catch (err) {
+        this.#timers = { ...this.#timers, lastScaleDownFailure: Date.now() };
+        this.#o.log(`scale-down of ${node} failed: ${(err as Error).message}`);
+      } finally {
+        this.#draining.delete(node);
+        this.#inFlight.delete(group);
+      }
+    })();
+  }
+}

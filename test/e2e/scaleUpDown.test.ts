@@ -1,0 +1,126 @@
+import { AppsV1Api, CoreV1Api } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { attachJoinHook } from "../../emulator/joinHook.js";
+import { Applier } from "../../scaler/apply/applier.js";
+import { Controller } from "../../scaler/controller/controller.js";
+import { NODE_GROUP_LABEL } from "../../scaler/decision/types.js";
+import { selectProjectStack } from "../../scaler/pulumi/workspace.js";
+import { eventually, startCluster, type TestCluster } from "../support/cluster.js";
+import { DEMO_CLUSTER, type TestEmulator, testEmulator } from "../support/emulator.js";
+import { testProject, type TestProject } from "../support/project.js";
+
+/** Pending pods → a scale-up through Pulumi → the new node joins → pods run; load gone → the node is drained and removed. */
+describe("the scaler end to end: local control plane, VPSie emulator, real Pulumi engine", () => {
+  let cluster: TestCluster;
+  let sim: TestEmulator;
+  let project: TestProject;
+  let controller: Controller;
+  const log: string[] = [];
+
+  beforeAll(async () => {
+    cluster = await startCluster("e2e");
+    sim = await testEmulator((c) => {
+      c.behaviour = { provisionDelayMs: 500 };
+    });
+    attachJoinHook(sim.emulator.world, cluster.record.kubeconfig, () => undefined);
+    process.env.VPSIE_API_URL = sim.url;
+    process.env.VPSIE_TOKEN = "demo-token";
+    project = await testProject("e2e");
+    await project.writeGroup({
+      name: "general",
+      cluster: DEMO_CLUSTER,
+      kubeSizeId: 2,
+      minNodes: 1,
+      maxNodes: 3,
+      nodes: [],
+    });
+    const applier = new Applier({ ...project.engine, progress: (m) => log.push(m) });
+    await applier.apply({ group: "general", add: 1, remove: [], reason: "the group's first node" });
+    controller = new Controller({
+      kubeconfig: cluster.kubeconfig,
+      applier,
+      client: sim.client(),
+      projectDir: project.dir,
+      schedule: "*/2 * * * * *",
+      debounceMs: 500,
+      planner: { newPodScaleUpDelayMs: 0, scaleDownUnneededTimeMs: 4_000, scaleDownDelayAfterAddMs: 4_000 },
+      drain: { evictionTimeoutMs: 20_000, terminationTimeoutMs: 30_000 },
+      log: (m) => log.push(m),
+    });
+    await controller.start();
+  });
+
+  afterAll(async () => {
+    await controller?.stop();
+    await sim?.stop();
+    await cluster?.stop();
+    await project?.remove();
+  });
+
+  const nodes = async () => (await cluster.kubeconfig.makeApiClient(CoreV1Api).listNode()).items;
+  const history = async () =>
+    (await (await selectProjectStack({ ...project.engine, stackName: "general" })).history()).map(
+      (h) => h.message,
+    );
+
+  it("labels the group's first node when it registers", async () => {
+    await eventually("the first node to join with its group label", async () => {
+      const [node] = await nodes();
+      return node?.metadata?.labels?.[NODE_GROUP_LABEL] === "general" ? node : undefined;
+    });
+  });
+
+  it("scales up for pods that do not fit, and they run on the new node", async () => {
+    const apps = cluster.kubeconfig.makeApiClient(AppsV1Api);
+    await apps.createNamespacedDeployment({
+      namespace: "default",
+      body: {
+        metadata: { name: "web" },
+        spec: {
+          replicas: 3,
+          selector: { matchLabels: { app: "web" } },
+          template: {
+            metadata: { labels: { app: "web" } },
+            spec: {
+              containers: [
+                { name: "web", image: "nginx", resources: { requests: { cpu: "1500m", memory: "1Gi" } } },
+              ],
+            },
+          },
+        },
+      },
+    });
+    const core = cluster.kubeconfig.makeApiClient(CoreV1Api);
+    await eventually(
+      "all 3 pods Running on 2 nodes",
+      async () => {
+        const pods = (await core.listNamespacedPod({ namespace: "default", labelSelector: "app=web" })).items;
+        return pods.length === 3 && pods.every((p) => p.status?.phase === "Running") ? pods : undefined;
+      },
+      90_000,
+    );
+    await eventually("the new node to get its group label too", async () => {
+      const labels = (await nodes()).map((n) => n.metadata?.labels?.[NODE_GROUP_LABEL]);
+      return labels.length === 2 && labels.every((l) => l === "general") ? labels : undefined;
+    });
+    expect((await history())[0]).toMatch(
+      /^scale-up general 1 → 2 \(\+general-[0-9a-f]{4}\): 1 pending pod\(s\): default\/web-/,
+    );
+  });
+
+  it("drains and removes exactly one node once the load is gone, never going below the minimum", async () => {
+    await cluster.kubeconfig
+      .makeApiClient(AppsV1Api)
+      .deleteNamespacedDeployment({ name: "web", namespace: "default" });
+    await eventually("one node left", async () => ((await nodes()).length === 1 ? true : undefined), 90_000);
+    const [latest] = await history();
+    expect(latest).toMatch(
+      /^scale-down general 2 → 1 \(-general-[0-9a-f]{4}\): node hel-kubernetes-49ab-slave-[0-9a-f]{4} drained/,
+    );
+    const workers =
+      (await sim.client().getCluster(DEMO_CLUSTER))?.nodes.filter((n) => n.nodeType === "slave") ?? [];
+    expect(workers.map((w) => w.hostname)).toEqual((await nodes()).map((n) => n.metadata?.name));
+    await new Promise((r) => setTimeout(r, 8_000));
+    expect(await nodes()).toHaveLength(1);
+  });
+});
