@@ -1,9 +1,8 @@
-import { copyFile, mkdir, symlink, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { stringify } from "yaml";
 import { applierDirs } from "../../scaler/apply/applier.js";
+import { prepareProjectDir, writeGroupStackConfig } from "../../scaler/apply/projectDir.js";
 import { resolvePulumi } from "../../scaler/toolchain/pulumi.js";
-import { repoRoot } from "../../scaler/toolchain/paths.js";
 import { tempDir } from "./tempDir.js";
 
 export interface TestProject {
@@ -31,15 +30,8 @@ export async function testProject(name: string, backendUrl?: string): Promise<Te
   const dir = join(root.path, "project");
   const workDir = join(root.path, "work");
   const backendDir = join(root.path, "state");
-  await mkdir(join(dir, "stacks"), { recursive: true });
+  await prepareProjectDir(dir);
   await mkdir(backendDir, { recursive: true });
-  await copyFile(join(repoRoot, "Pulumi.yaml"), join(dir, "Pulumi.yaml"));
-  await symlink(join(repoRoot, "dist"), join(dir, "dist"));
-  await symlink(join(repoRoot, "node_modules"), join(dir, "node_modules"));
-  await writeFile(
-    join(dir, "package.json"),
-    JSON.stringify({ name: "vpsie-autoscaler-test-project", type: "module" }),
-  );
   return {
     dir,
     workDir,
@@ -51,11 +43,7 @@ export async function testProject(name: string, backendUrl?: string): Promise<Te
       passphrase: "test-passphrase",
       tools: await resolvePulumi(),
     },
-    writeGroup: async (group) => {
-      const path = join(dir, "stacks", `Pulumi.${String(group.name)}.yaml`);
-      await writeFile(path, stringify({ config: { "vpsie-autoscaler:nodeGroups": [group] } }));
-      return path;
-    },
+    writeGroup: (group) => writeGroupStackConfig(dir, group as Record<string, unknown> & { name: string }),
     remove: () => root.remove(),
   };
 }

@@ -1,0 +1,26 @@
+import { copyFile, mkdir, symlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { repoRoot } from "../toolchain/paths.js";
+
+/**
+ * A project directory of its own (for the demo, tests, or a read-only installation): this
+ * installation's Pulumi.yaml, with its built program and node_modules linked, and an empty stacks/
+ * for stack config files that the scaler and people edit.
+ */
+export async function prepareProjectDir(dir: string): Promise<void> {
+  await mkdir(join(dir, "stacks"), { recursive: true });
+  await copyFile(join(repoRoot, "Pulumi.yaml"), join(dir, "Pulumi.yaml"));
+  await symlink(join(repoRoot, "dist"), join(dir, "dist"));
+  await symlink(join(repoRoot, "node_modules"), join(dir, "node_modules"));
+}
+
+/** Writes the stack config of one node group, in the stack named after it. */
+export async function writeGroupStackConfig(
+  dir: string,
+  group: Record<string, unknown> & { name: string },
+): Promise<string> {
+  const path = join(dir, "stacks", `Pulumi.${group.name}.yaml`);
+  await writeFile(path, stringify({ config: { "vpsie-autoscaler:nodeGroups": [group] } }));
+  return path;
+}
