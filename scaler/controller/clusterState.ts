@@ -65,6 +65,7 @@ export class ClusterState {
         w.informer.on(verb, (object) => this.onChange?.(w.kind, object));
       }
       w.informer.on("error", (err) => {
+        if (this.#stopped) return;
         // Until the relist, the cache may miss changes: nothing is decided from it meanwhile.
         w.synced = false;
         w.failure = String((err as Error)?.message ?? err);

@@ -50,6 +50,8 @@ export class Controller {
   #ticking?: Promise<void>;
   readonly #inFlight = new Set<string>();
   readonly #draining = new Set<string>();
+  /** Scale actions under way: stop() lets them finish, so no update is left half-applied. */
+  readonly #actions = new Set<Promise<unknown>>();
   /** The last plan, for status reporting and tests. */
   lastPlan?: Plan;
   /** Why the last loop did not plan, if it did not. */
@@ -91,7 +93,13 @@ export class Controller {
     clearTimeout(this.#debounce);
     await this.#task?.stop();
     await this.#ticking;
+    await Promise.allSettled([...this.#actions]);
     await this.#state.stop();
+  }
+
+  #track(action: Promise<unknown>): void {
+    this.#actions.add(action);
+    void action.finally(() => this.#actions.delete(action));
   }
 
   /** One loop; overlapping calls wait for the running one. */
@@ -129,11 +137,7 @@ export class Controller {
     this.#timers = result.timers;
     this.lastPlan = result;
     for (const up of result.scaleUp)
-      this.#scaleUp(
-        up.group,
-        up.to - up.from,
-        `${up.pods.length} pending pod(s): ${list(up.pods)}; ${up.reason}`,
-      );
+      this.#scaleUp(up.group, up.to - up.from, `${list(up.pods)}: ${up.reason}`);
     const down = result.scaleDown.find((d) => !busy.has(d.group));
     if (down) this.#scaleDown(down.group, down.node, down.reason, snapshot);
   }
@@ -155,7 +159,7 @@ export class Controller {
   #scaleUp(group: string, add: number, reason: string): void {
     this.#inFlight.add(group);
     this.#o.log(`scale-up of ${group} by ${add}: ${reason}`);
-    this.#o.applier
+    const action = this.#o.applier
       .apply({ group, add, remove: [], reason })
       .then((r) => {
         for (const c of r.created) if (c.hostname) this.#catalog.hostnames.set(c.key, c.hostname);
@@ -164,6 +168,7 @@ export class Controller {
       })
       .catch((err: unknown) => this.#o.log(`scale-up of ${group} failed: ${(err as Error).message}`))
       .finally(() => this.#inFlight.delete(group));
+    this.#track(action);
   }
 
   #scaleDown(group: string, node: string, reason: string, snapshot: Snapshot): void {
@@ -178,7 +183,7 @@ export class Controller {
     this.#draining.add(node);
     this.#inFlight.add(group);
     this.#o.log(`scale-down of ${group}: draining ${node} (${key}): ${reason}`);
-    void (async () => {
+    const action = (async () => {
       try {
         const drain = await drainNode(this.#core, node, pods, {
           evictionTimeoutMs: this.#o.drain?.evictionTimeoutMs ?? 120_000,
@@ -208,5 +213,6 @@ export class Controller {
         this.#inFlight.delete(group);
       }
     })();
+    this.#track(action);
   }
 }
