@@ -104,7 +104,7 @@ describe("the scaler end to end: local control plane, VPSie emulator, real Pulum
       return labels.length === 2 && labels.every((l) => l === "general") ? labels : undefined;
     });
     expect((await history())[0]).toMatch(
-      /^scale-up general 1 → 2 \(\+general-[0-9a-f]{4}\): 1 pending pod\(s\): default\/web-/,
+      /^scale-up general 1 → 2 \(\+general-[0-9a-f]{4}\): default\/web-\S+: 1 pending pod\(s\) fit on 1 new node/,
     );
   });
 
