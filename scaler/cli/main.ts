@@ -5,6 +5,7 @@ import { buildInfo } from "./buildInfo.js";
 import { clusterCommand } from "./commands/cluster.js";
 import { demoCommand } from "./commands/demo.js";
 import { planCommand } from "./commands/plan.js";
+import { runCommand } from "./commands/run.js";
 import { historyCommand, previewCommand, scaleCommand } from "./commands/stacks.js";
 import { toolsCommand } from "./commands/tools.js";
 import { vpsieCommand } from "./commands/vpsie.js";
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
     })
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
+  program.addCommand(runCommand());
   program.addCommand(toolsCommand());
   program.addCommand(demoCommand());
   program.addCommand(vpsieSimCommand());

@@ -8,13 +8,13 @@ import { formatTable, type OutputFormat, outputOption } from "../output.js";
 import { progressPrinter } from "../progress.js";
 import { UsageError } from "../usageError.js";
 
-interface StackFlags {
+export interface StackFlags {
   projectDir: string;
   workDir: string;
   backend?: string;
 }
 
-function addStackOptions(command: Command): Command {
+export function addStackOptions(command: Command): Command {
   return command
     .option("--project-dir <dir>", "the project: Pulumi.yaml and stacks/Pulumi.<group>.yaml", repoRoot)
     .option(
@@ -43,7 +43,7 @@ async function passphrase(): Promise<string> {
   );
 }
 
-async function engine(flags: StackFlags) {
+export async function engine(flags: StackFlags) {
   const { applierDirs } = await import("../../apply/applier.js");
   const workDir = resolve(flags.workDir);
   const backendUrl = flags.backend ?? process.env.PULUMI_BACKEND_URL ?? `file://${join(workDir, "state")}`;

@@ -1,0 +1,88 @@
+import { existsSync } from "node:fs";
+import { Command, InvalidArgumentError } from "commander";
+import { UsageError } from "../usageError.js";
+import { addStackOptions, engine, type StackFlags } from "./stacks.js";
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 59)
+    throw new InvalidArgumentError("expected whole seconds from 1 to 59");
+  return n;
+}
+
+export function runCommand(): Command {
+  return addStackOptions(
+    new Command("run")
+      .description(
+        "run the scaler: watch the cluster, plan every SCAN seconds and soon after pods turn unschedulable, and apply each scale action as a Pulumi update",
+      )
+      .option(
+        "--kubeconfig <file>",
+        "kubeconfig to use (default: in-cluster config, else $KUBECONFIG or ~/.kube/config)",
+      )
+      .option("--scan-interval <seconds>", "how often the loop plans", seconds, 10),
+  ).action(async (opts: StackFlags & { kubeconfig?: string; scanInterval: number }) => {
+    const [
+      { KubeConfig },
+      { VpsieClient },
+      { MissingCredentialsError },
+      { Applier },
+      { Controller },
+      { createLogger },
+    ] = await Promise.all([
+      import("@kubernetes/client-node"),
+      import("../../../provider/vpsie/client.js"),
+      import("../../../provider/vpsie/credentials.js"),
+      import("../../apply/applier.js"),
+      import("../../controller/controller.js"),
+      import("../../log/logger.js"),
+    ]);
+    const kubeconfig = new KubeConfig();
+    if (opts.kubeconfig) {
+      if (!existsSync(opts.kubeconfig))
+        throw new UsageError(`--kubeconfig ${opts.kubeconfig} does not exist`);
+      try {
+        kubeconfig.loadFromFile(opts.kubeconfig);
+      } catch (err) {
+        throw new UsageError(
+          `--kubeconfig ${opts.kubeconfig} is not a kubeconfig: ${(err as Error).message}`,
+        );
+      }
+    } else if (process.env.KUBERNETES_SERVICE_HOST) {
+      kubeconfig.loadFromCluster();
+    } else {
+      kubeconfig.loadFromDefault();
+    }
+    if (!kubeconfig.getCurrentCluster())
+      throw new UsageError("no Kubernetes cluster configured: pass --kubeconfig, or run in a cluster");
+    let client;
+    try {
+      client = VpsieClient.fromEnv();
+    } catch (err) {
+      if (err instanceof MissingCredentialsError) throw new UsageError(err.message);
+      throw err;
+    }
+    const settings = await engine(opts);
+    const log = createLogger("vpsie-autoscaler");
+    const applier = new Applier({ ...settings, client, progress: (m) => log.info(m) });
+    const controller = new Controller({
+      kubeconfig,
+      applier,
+      client,
+      projectDir: settings.projectDir,
+      schedule: `*/${opts.scanInterval} * * * * *`,
+      log: (m) => log.info(m),
+    });
+    await controller.start();
+    log.info(
+      `running: planning every ${opts.scanInterval}s against ${kubeconfig.getCurrentCluster()?.server}`,
+    );
+    await new Promise<void>((resolve) => {
+      process.once("SIGTERM", resolve);
+      process.once("SIGINT", resolve);
+    });
+    log.info("stopping: letting scale actions under way finish");
+    await controller.stop();
+    log.info("stopped");
+  });
+}
