@@ -56,6 +56,8 @@ export class Controller {
   lastPlan?: Plan;
   /** Why the last loop did not plan, if it did not. */
   lastSkip?: string;
+  /** Only a leader acts; a replica that is not keeps its caches warm and waits. */
+  acting = true;
 
   constructor(options: ControllerOptions) {
     this.#o = options;
@@ -111,8 +113,10 @@ export class Controller {
   }
 
   async #loop(): Promise<void> {
-    const skip =
-      this.#state.notReady() ?? (this.#o.client.circuitOpen ? "the VPSie API circuit is open" : undefined);
+    const skip = !this.acting
+      ? "not the leader"
+      : (this.#state.notReady() ??
+        (this.#o.client.circuitOpen ? "the VPSie API circuit is open" : undefined));
     if (skip) {
       if (skip !== this.lastSkip) this.#o.log(`not acting: ${skip}`);
       this.lastSkip = skip;

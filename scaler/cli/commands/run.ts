@@ -1,4 +1,6 @@
+import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
+import { hostname } from "node:os";
 import { Command, InvalidArgumentError } from "commander";
 import { UsageError } from "../usageError.js";
 import { addStackOptions, engine, type StackFlags } from "./stacks.js";
@@ -20,69 +22,98 @@ export function runCommand(): Command {
         "--kubeconfig <file>",
         "kubeconfig to use (default: in-cluster config, else $KUBECONFIG or ~/.kube/config)",
       )
-      .option("--scan-interval <seconds>", "how often the loop plans", seconds, 10),
-  ).action(async (opts: StackFlags & { kubeconfig?: string; scanInterval: number }) => {
-    const [
-      { KubeConfig },
-      { VpsieClient },
-      { MissingCredentialsError },
-      { Applier },
-      { Controller },
-      { createLogger },
-    ] = await Promise.all([
-      import("@kubernetes/client-node"),
-      import("../../../provider/vpsie/client.js"),
-      import("../../../provider/vpsie/credentials.js"),
-      import("../../apply/applier.js"),
-      import("../../controller/controller.js"),
-      import("../../log/logger.js"),
-    ]);
-    const kubeconfig = new KubeConfig();
-    if (opts.kubeconfig) {
-      if (!existsSync(opts.kubeconfig))
-        throw new UsageError(`--kubeconfig ${opts.kubeconfig} does not exist`);
-      try {
-        kubeconfig.loadFromFile(opts.kubeconfig);
-      } catch (err) {
-        throw new UsageError(
-          `--kubeconfig ${opts.kubeconfig} is not a kubeconfig: ${(err as Error).message}`,
-        );
+      .option("--scan-interval <seconds>", "how often the loop plans", seconds, 10)
+      .option("--lease-namespace <ns>", "namespace of the leader-election Lease", "kube-system")
+      .option("--lease-name <name>", "name of the leader-election Lease", "vpsie-autoscaler"),
+  ).action(
+    async (
+      opts: StackFlags & {
+        kubeconfig?: string;
+        scanInterval: number;
+        leaseNamespace: string;
+        leaseName: string;
+      },
+    ) => {
+      const [
+        { KubeConfig },
+        { VpsieClient },
+        { MissingCredentialsError },
+        { Applier },
+        { Controller },
+        { createLogger },
+      ] = await Promise.all([
+        import("@kubernetes/client-node"),
+        import("../../../provider/vpsie/client.js"),
+        import("../../../provider/vpsie/credentials.js"),
+        import("../../apply/applier.js"),
+        import("../../controller/controller.js"),
+        import("../../log/logger.js"),
+      ]);
+      const { LeaderElector } = await import("../../controller/leaderElection.js");
+      const kubeconfig = new KubeConfig();
+      if (opts.kubeconfig) {
+        if (!existsSync(opts.kubeconfig))
+          throw new UsageError(`--kubeconfig ${opts.kubeconfig} does not exist`);
+        try {
+          kubeconfig.loadFromFile(opts.kubeconfig);
+        } catch (err) {
+          throw new UsageError(
+            `--kubeconfig ${opts.kubeconfig} is not a kubeconfig: ${(err as Error).message}`,
+          );
+        }
+      } else if (process.env.KUBERNETES_SERVICE_HOST) {
+        kubeconfig.loadFromCluster();
+      } else {
+        kubeconfig.loadFromDefault();
       }
-    } else if (process.env.KUBERNETES_SERVICE_HOST) {
-      kubeconfig.loadFromCluster();
-    } else {
-      kubeconfig.loadFromDefault();
-    }
-    if (!kubeconfig.getCurrentCluster())
-      throw new UsageError("no Kubernetes cluster configured: pass --kubeconfig, or run in a cluster");
-    let client;
-    try {
-      client = VpsieClient.fromEnv();
-    } catch (err) {
-      if (err instanceof MissingCredentialsError) throw new UsageError(err.message);
-      throw err;
-    }
-    const settings = await engine(opts);
-    const log = createLogger("vpsie-autoscaler");
-    const applier = new Applier({ ...settings, client, progress: (m) => log.info(m) });
-    const controller = new Controller({
-      kubeconfig,
-      applier,
-      client,
-      projectDir: settings.projectDir,
-      schedule: `*/${opts.scanInterval} * * * * *`,
-      log: (m) => log.info(m),
-    });
-    await controller.start();
-    log.info(
-      `running: planning every ${opts.scanInterval}s against ${kubeconfig.getCurrentCluster()?.server}`,
-    );
-    await new Promise<void>((resolve) => {
-      process.once("SIGTERM", resolve);
-      process.once("SIGINT", resolve);
-    });
-    log.info("stopping: letting scale actions under way finish");
-    await controller.stop();
-    log.info("stopped");
-  });
+      if (!kubeconfig.getCurrentCluster())
+        throw new UsageError("no Kubernetes cluster configured: pass --kubeconfig, or run in a cluster");
+      let client;
+      try {
+        client = VpsieClient.fromEnv();
+      } catch (err) {
+        if (err instanceof MissingCredentialsError) throw new UsageError(err.message);
+        throw err;
+      }
+      const settings = await engine(opts);
+      const log = createLogger("vpsie-autoscaler");
+      const applier = new Applier({ ...settings, client, progress: (m) => log.info(m) });
+      const controller = new Controller({
+        kubeconfig,
+        applier,
+        client,
+        projectDir: settings.projectDir,
+        schedule: `*/${opts.scanInterval} * * * * *`,
+        log: (m) => log.info(m),
+      });
+      controller.acting = false;
+      await controller.start();
+      const elector = new LeaderElector({
+        kubeconfig,
+        namespace: opts.leaseNamespace,
+        name: opts.leaseName,
+        identity: `${hostname()}_${randomUUID().slice(0, 8)}`,
+        onStartedLeading: () => {
+          controller.acting = true;
+        },
+        onStoppedLeading: () => {
+          controller.acting = false;
+        },
+        log: (m) => log.info(m),
+      });
+      elector.start();
+      log.info(
+        `running: planning every ${opts.scanInterval}s against ${kubeconfig.getCurrentCluster()?.server} while leading`,
+      );
+      await new Promise<void>((resolve) => {
+        process.once("SIGTERM", resolve);
+        process.once("SIGINT", resolve);
+      });
+      log.info("stopping: letting scale actions under way finish");
+      controller.acting = false;
+      await controller.stop();
+      await elector.stop();
+      log.info("stopped");
+    },
+  );
 }
