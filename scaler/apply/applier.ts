@@ -12,6 +12,7 @@ import { type EngineOptions, selectProjectStack } from "../pulumi/workspace.js";
 import { intentAbandoned, readIntent, withIntent } from "./intents.js";
 import { describeLock, listLocks } from "./locks.js";
 import { recoverStack, type RecoveryReport } from "./recovery.js";
+import type { ScalerMetrics } from "../observability/metrics.js";
 import { newNodeKey, PROJECT, readNodeGroups, writeMembers } from "./stackConfig.js";
 
 export interface ScaleRequest {
@@ -55,6 +56,7 @@ export interface ApplierOptions extends EngineOptions {
   lockWaitMs?: number;
   progress?: (message: string) => void;
   client?: VpsieClient;
+  metrics?: ScalerMetrics;
 }
 
 interface Queued {
@@ -168,7 +170,10 @@ export class Applier {
             `stack ${group} is locked by ${holders}; waited ${Math.round((this.#options.lockWaitMs ?? 120_000) / 1000)}s and gave up (the lock is never broken for a person: they finish, or run \`pulumi cancel\`)`,
           );
         }
-        if (attempt === 0) this.#progress(`stack ${group} is locked by ${holders}: waiting`);
+        if (attempt === 0) {
+          this.#options.metrics?.lockWaits.inc({ group });
+          this.#progress(`stack ${group} is locked by ${holders}: waiting`);
+        }
         await new Promise((r) => setTimeout(r, 1_000));
       }
     }
@@ -210,8 +215,9 @@ export class Applier {
     const message = `${kind} ${group.name} ${group.nodes.length} → ${plan.members.length} (${changes}): ${request.reason}${plan.note ? ` [${plan.note}]` : ""}`;
     await writeMembers(projectDir, group.name, group.name, plan.members);
     const stack = await this.#stack(group.name);
+    const endTimer = this.#options.metrics?.updateDuration.startTimer({ group: group.name, kind });
     try {
-      return await withIntent(this.#intentsDir, group.name, message, async () => {
+      const result = await withIntent(this.#intentsDir, group.name, message, async () => {
         this.#progress(`previewing ${message}`);
         let output = "";
         const preview = await stack.preview({ diff: true, onOutput: (text) => (output += text) });
@@ -234,7 +240,10 @@ export class Applier {
           history,
         };
       });
+      endTimer?.({ result: "succeeded" });
+      return result;
     } catch (err) {
+      endTimer?.({ result: "failed" });
       await this.#restoreMembers(stack, group, plan.added, plan.removed);
       throw err;
     }

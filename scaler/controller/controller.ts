@@ -18,6 +18,7 @@ import { NODE_GROUP_LABEL, podKey, type Snapshot } from "../decision/types.js";
 import { GroupCatalog } from "./catalog.js";
 import { ClusterState } from "./clusterState.js";
 import { applyGroupSettings, drainNode, type DrainOptions } from "./nodes.js";
+import type { ScalerMetrics } from "../observability/metrics.js";
 
 export interface ControllerOptions {
   kubeconfig: KubeConfig;
@@ -30,8 +31,12 @@ export interface ControllerOptions {
   debounceMs?: number;
   planner?: Partial<PlannerOptions>;
   drain?: Partial<DrainOptions>;
+  metrics?: ScalerMetrics;
   log: (message: string) => void;
 }
+
+/** A loop that has not completed for this long while leading means the scaler is stuck (CA: max-inactivity). */
+const MAX_INACTIVITY_MS = 10 * 60_000;
 
 function list(items: string[], max = 5): string {
   return items.length <= max
@@ -58,6 +63,7 @@ export class Controller {
   lastSkip?: string;
   /** Only a leader acts; a replica that is not keeps its caches warm and waits. */
   acting = true;
+  #lastLoopAt = Date.now();
 
   constructor(options: ControllerOptions) {
     this.#o = options;
@@ -104,6 +110,17 @@ export class Controller {
     void action.finally(() => this.#actions.delete(action));
   }
 
+  /** For /healthz and /readyz. */
+  health() {
+    return {
+      unhealthy: () =>
+        this.acting && Date.now() - this.#lastLoopAt > MAX_INACTIVITY_MS
+          ? `no loop has completed for ${Math.round((Date.now() - this.#lastLoopAt) / 1000)}s`
+          : undefined,
+      notReady: () => this.#state.notReady(),
+    };
+  }
+
   /** One loop; overlapping calls wait for the running one. */
   tick(): Promise<void> {
     this.#ticking ??= this.#loop().finally(() => {
@@ -124,6 +141,8 @@ export class Controller {
     }
     this.lastSkip = undefined;
     const now = Date.now();
+    const metrics = this.#o.metrics;
+    const endTimer = metrics?.functionDuration.startTimer({ function: "main" });
     const snapshot = this.#state.snapshot();
     const configs = await this.#catalog.configs();
     await this.#register(snapshot, configs);
@@ -140,6 +159,18 @@ export class Controller {
     });
     this.#timers = result.timers;
     this.lastPlan = result;
+    this.#lastLoopAt = Date.now();
+    if (metrics) {
+      endTimer?.();
+      metrics.safeToAutoscale.set(result.halted ? 0 : 1);
+      metrics.nodesCount.set({ state: "ready" }, snapshot.nodes.filter((n) => n.ready).length);
+      metrics.nodesCount.set({ state: "unready" }, snapshot.nodes.filter((n) => !n.ready).length);
+      metrics.unschedulablePods.set(
+        snapshot.pods.filter((p) => p.unschedulableSince !== undefined && !p.nodeName).length,
+      );
+      metrics.unneededNodes.set(Object.keys(result.timers.unneededSince).length);
+      metrics.lastActivity.set({ activity: "main" }, Date.now() / 1000);
+    }
     for (const up of result.scaleUp)
       this.#scaleUp(up.group, up.to - up.from, `${list(up.pods)}: ${up.reason}`);
     const down = result.scaleDown.find((d) => !busy.has(d.group));
@@ -167,10 +198,15 @@ export class Controller {
       .apply({ group, add, remove: [], reason })
       .then((r) => {
         for (const c of r.created) if (c.hostname) this.#catalog.hostnames.set(c.key, c.hostname);
+        this.#o.metrics?.scaledUpNodes.inc(r.created.length);
+        this.#o.metrics?.lastActivity.set({ activity: "scaleUp" }, Date.now() / 1000);
         this.#timers = { ...this.#timers, lastScaleUp: Date.now() };
         this.#o.log(r.skipped ? `scale-up of ${group} not applied: ${r.skipped}` : `applied: ${r.message}`);
       })
-      .catch((err: unknown) => this.#o.log(`scale-up of ${group} failed: ${(err as Error).message}`))
+      .catch((err: unknown) => {
+        this.#o.metrics?.failedScaleUps.inc({ reason: (err as Error).name || "Error" });
+        this.#o.log(`scale-up of ${group} failed: ${(err as Error).message}`);
+      })
       .finally(() => this.#inFlight.delete(group));
     this.#track(action);
   }
@@ -208,6 +244,8 @@ export class Controller {
         await this.#core.deleteNode({ name: node }).catch(() => undefined);
         this.#catalog.hostnames.delete(key);
         this.#timers = { ...this.#timers, lastScaleDown: Date.now() };
+        this.#o.metrics?.scaledDownNodes.inc({ reason: pods.length === 0 ? "empty" : "underutilized" });
+        this.#o.metrics?.lastActivity.set({ activity: "scaleDown" }, Date.now() / 1000);
         this.#o.log(`applied: ${result.message}`);
       } catch (err) {
         this.#timers = { ...this.#timers, lastScaleDownFailure: Date.now() };

@@ -4,6 +4,8 @@ import { attachJoinHook } from "../../emulator/joinHook.js";
 import { Applier } from "../../scaler/apply/applier.js";
 import { Controller } from "../../scaler/controller/controller.js";
 import { NODE_GROUP_LABEL } from "../../scaler/decision/types.js";
+import { ScalerMetrics } from "../../scaler/observability/metrics.js";
+import { startObservabilityServer } from "../../scaler/observability/server.js";
 import { selectProjectStack } from "../../scaler/pulumi/workspace.js";
 import { eventually, startCluster, type TestCluster } from "../support/cluster.js";
 import { DEMO_CLUSTER, type TestEmulator, testEmulator } from "../support/emulator.js";
@@ -15,6 +17,8 @@ describe("the scaler end to end: local control plane, VPSie emulator, real Pulum
   let sim: TestEmulator;
   let project: TestProject;
   let controller: Controller;
+  let observability: Awaited<ReturnType<typeof startObservabilityServer>>;
+  const metrics = new ScalerMetrics();
   const log: string[] = [];
 
   beforeAll(async () => {
@@ -34,9 +38,10 @@ describe("the scaler end to end: local control plane, VPSie emulator, real Pulum
       maxNodes: 3,
       nodes: [],
     });
-    const applier = new Applier({ ...project.engine, progress: (m) => log.push(m) });
+    const applier = new Applier({ ...project.engine, metrics, progress: (m) => log.push(m) });
     await applier.apply({ group: "general", add: 1, remove: [], reason: "the group's first node" });
     controller = new Controller({
+      metrics,
       kubeconfig: cluster.kubeconfig,
       applier,
       client: sim.client(),
@@ -48,9 +53,11 @@ describe("the scaler end to end: local control plane, VPSie emulator, real Pulum
       log: (m) => log.push(m),
     });
     await controller.start();
+    observability = await startObservabilityServer("127.0.0.1:0", metrics, controller.health());
   });
 
   afterAll(async () => {
+    observability?.server.close();
     await controller?.stop();
     await sim?.stop();
     await cluster?.stop();
@@ -122,5 +129,17 @@ describe("the scaler end to end: local control plane, VPSie emulator, real Pulum
     expect(workers.map((w) => w.hostname)).toEqual((await nodes()).map((n) => n.metadata?.name));
     await new Promise((r) => setTimeout(r, 8_000));
     expect(await nodes()).toHaveLength(1);
+  });
+
+  it("answers /healthz and /readyz, and counts the scale actions in /metrics under cluster-autoscaler's names", async () => {
+    expect((await fetch(`${observability.url}/healthz`)).status).toBe(200);
+    expect(await (await fetch(`${observability.url}/readyz`)).text()).toBe("ok");
+    const text = await (await fetch(`${observability.url}/metrics`)).text();
+    expect(text).toMatch(/^cluster_autoscaler_scaled_up_nodes_total 1$/m);
+    expect(text).toMatch(/^cluster_autoscaler_scaled_down_nodes_total\{reason="empty"\} 1$/m);
+    expect(text).toMatch(/^cluster_autoscaler_nodes_count\{state="ready"\} 1$/m);
+    expect(text).toMatch(
+      /^vpsie_autoscaler_pulumi_update_duration_seconds_count\{group="general",kind="scale-down",result="succeeded"\} 1$/m,
+    );
   });
 });

@@ -24,7 +24,8 @@ export function runCommand(): Command {
       )
       .option("--scan-interval <seconds>", "how often the loop plans", seconds, 10)
       .option("--lease-namespace <ns>", "namespace of the leader-election Lease", "kube-system")
-      .option("--lease-name <name>", "name of the leader-election Lease", "vpsie-autoscaler"),
+      .option("--lease-name <name>", "name of the leader-election Lease", "vpsie-autoscaler")
+      .option("--metrics-address <host:port>", "where /healthz, /readyz and /metrics listen", "0.0.0.0:8085"),
   ).action(
     async (
       opts: StackFlags & {
@@ -32,6 +33,7 @@ export function runCommand(): Command {
         scanInterval: number;
         leaseNamespace: string;
         leaseName: string;
+        metricsAddress: string;
       },
     ) => {
       const [
@@ -50,6 +52,9 @@ export function runCommand(): Command {
         import("../../log/logger.js"),
       ]);
       const { LeaderElector } = await import("../../controller/leaderElection.js");
+      const { ScalerMetrics } = await import("../../observability/metrics.js");
+      const { startObservabilityServer } = await import("../../observability/server.js");
+      const metrics = new ScalerMetrics();
       const kubeconfig = new KubeConfig();
       if (opts.kubeconfig) {
         if (!existsSync(opts.kubeconfig))
@@ -70,15 +75,22 @@ export function runCommand(): Command {
         throw new UsageError("no Kubernetes cluster configured: pass --kubeconfig, or run in a cluster");
       let client;
       try {
-        client = VpsieClient.fromEnv();
+        client = VpsieClient.fromEnv(process.env, {
+          onAttempt: (a) =>
+            metrics.vpsieRequests.inc({
+              operation: a.operation.replace(/\/[0-9a-f-]{8,}|\/\d+/g, "/:id"),
+              result: a.result,
+            }),
+        });
       } catch (err) {
         if (err instanceof MissingCredentialsError) throw new UsageError(err.message);
         throw err;
       }
       const settings = await engine(opts);
       const log = createLogger("vpsie-autoscaler");
-      const applier = new Applier({ ...settings, client, progress: (m) => log.info(m) });
+      const applier = new Applier({ ...settings, client, metrics, progress: (m) => log.info(m) });
       const controller = new Controller({
+        metrics,
         kubeconfig,
         applier,
         client,
@@ -94,14 +106,22 @@ export function runCommand(): Command {
         name: opts.leaseName,
         identity: `${hostname()}_${randomUUID().slice(0, 8)}`,
         onStartedLeading: () => {
+          metrics.leader.set(1);
           controller.acting = true;
         },
         onStoppedLeading: () => {
+          metrics.leader.set(0);
           controller.acting = false;
         },
         log: (m) => log.info(m),
       });
       elector.start();
+      const { server, url } = await startObservabilityServer(
+        opts.metricsAddress,
+        metrics,
+        controller.health(),
+      );
+      log.info(`serving /healthz, /readyz and /metrics on ${url}`);
       log.info(
         `running: planning every ${opts.scanInterval}s against ${kubeconfig.getCurrentCluster()?.server} while leading`,
       );
@@ -113,6 +133,7 @@ export function runCommand(): Command {
       controller.acting = false;
       await controller.stop();
       await elector.stop();
+      server.close();
       log.info("stopped");
     },
   );

@@ -1,0 +1,84 @@
+/**
+ * Prometheus metrics: cluster-autoscaler's names where the meaning is the same (so dashboards carry
+ * over), and ours for what CA does not have (Pulumi updates, VPSie API calls, leadership).
+ */
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+export class ScalerMetrics {
+  readonly registry = new Registry();
+  readonly safeToAutoscale = new Gauge({
+    name: "cluster_autoscaler_cluster_safe_to_autoscale",
+    help: "Whether the caches are synced and the loop may act (1) or not (0)",
+    registers: [this.registry],
+  });
+  readonly nodesCount = new Gauge({
+    name: "cluster_autoscaler_nodes_count",
+    help: "Nodes by state",
+    labelNames: ["state"],
+    registers: [this.registry],
+  });
+  readonly unschedulablePods = new Gauge({
+    name: "cluster_autoscaler_unschedulable_pods_count",
+    help: "Pods the scheduler marked unschedulable",
+    registers: [this.registry],
+  });
+  readonly unneededNodes = new Gauge({
+    name: "cluster_autoscaler_unneeded_nodes_count",
+    help: "Nodes currently unneeded",
+    registers: [this.registry],
+  });
+  readonly lastActivity = new Gauge({
+    name: "cluster_autoscaler_last_activity",
+    help: "Unix time of the last activity",
+    labelNames: ["activity"],
+    registers: [this.registry],
+  });
+  readonly functionDuration = new Histogram({
+    name: "cluster_autoscaler_function_duration_seconds",
+    help: "Time taken by parts of the loop",
+    labelNames: ["function"],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly scaledUpNodes = new Counter({
+    name: "cluster_autoscaler_scaled_up_nodes_total",
+    help: "Nodes added",
+    registers: [this.registry],
+  });
+  readonly scaledDownNodes = new Counter({
+    name: "cluster_autoscaler_scaled_down_nodes_total",
+    help: "Nodes removed",
+    labelNames: ["reason"],
+    registers: [this.registry],
+  });
+  readonly failedScaleUps = new Counter({
+    name: "cluster_autoscaler_failed_scale_ups_total",
+    help: "Failed scale-up operations",
+    labelNames: ["reason"],
+    registers: [this.registry],
+  });
+  readonly updateDuration = new Histogram({
+    name: "vpsie_autoscaler_pulumi_update_duration_seconds",
+    help: "Duration of the Pulumi updates that carry scale actions (preview included)",
+    labelNames: ["group", "kind", "result"],
+    buckets: [1, 2.5, 5, 10, 20, 40, 80, 160, 320],
+    registers: [this.registry],
+  });
+  readonly lockWaits = new Counter({
+    name: "vpsie_autoscaler_stack_lock_waits_total",
+    help: "Updates that found their stack locked by someone else",
+    labelNames: ["group"],
+    registers: [this.registry],
+  });
+  readonly vpsieRequests = new Counter({
+    name: "vpsie_autoscaler_vpsie_api_requests_total",
+    help: "VPSie API requests by operation and result",
+    labelNames: ["operation", "result"],
+    registers: [this.registry],
+  });
+  readonly leader = new Gauge({
+    name: "vpsie_autoscaler_leader",
+    help: "Whether this replica leads (1) or waits (0)",
+    registers: [this.registry],
+  });
+}
