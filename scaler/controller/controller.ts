@@ -18,6 +18,7 @@ import { NODE_GROUP_LABEL, podKey, type Snapshot } from "../decision/types.js";
 import { GroupCatalog } from "./catalog.js";
 import { ClusterState } from "./clusterState.js";
 import { applyGroupSettings, drainNode, type DrainOptions } from "./nodes.js";
+import { Reporter } from "./reporting.js";
 import type { ScalerMetrics } from "../observability/metrics.js";
 
 export interface ControllerOptions {
@@ -32,6 +33,8 @@ export interface ControllerOptions {
   planner?: Partial<PlannerOptions>;
   drain?: Partial<DrainOptions>;
   metrics?: ScalerMetrics;
+  /** Where the status ConfigMap goes (default kube-system/vpsie-autoscaler-status). */
+  status?: { namespace: string; name: string };
   log: (message: string) => void;
 }
 
@@ -49,6 +52,7 @@ export class Controller {
   readonly #state: ClusterState;
   readonly #catalog: GroupCatalog;
   readonly #core: CoreV1Api;
+  readonly #reporter: Reporter;
   #timers: TimersState = emptyTimers();
   #task?: ScheduledTask;
   #debounce?: NodeJS.Timeout;
@@ -70,6 +74,11 @@ export class Controller {
     this.#state = new ClusterState(options.kubeconfig, options.log);
     this.#catalog = new GroupCatalog(options.projectDir, options.client);
     this.#core = options.kubeconfig.makeApiClient(CoreV1Api);
+    this.#reporter = new Reporter(this.#core, {
+      statusNamespace: options.status?.namespace ?? "kube-system",
+      statusName: options.status?.name ?? "vpsie-autoscaler-status",
+      log: options.log,
+    });
     this.#state.onChange = (kind, object) => {
       const unschedulable =
         kind === "Pod" &&
@@ -171,6 +180,13 @@ export class Controller {
       metrics.unneededNodes.set(Object.keys(result.timers.unneededSince).length);
       metrics.lastActivity.set({ activity: "main" }, Date.now() / 1000);
     }
+    const sizes = new Map<string, number>();
+    for (const node of snapshot.nodes) {
+      const group = node.labels[NODE_GROUP_LABEL];
+      if (group) sizes.set(group, (sizes.get(group) ?? 0) + 1);
+    }
+    await this.#reporter.planEvents(result);
+    await this.#reporter.status(result, groups, sizes);
     for (const up of result.scaleUp)
       this.#scaleUp(up.group, up.to - up.from, `${list(up.pods)}: ${up.reason}`);
     const down = result.scaleDown.find((d) => !busy.has(d.group));
@@ -223,6 +239,12 @@ export class Controller {
     this.#draining.add(node);
     this.#inFlight.add(group);
     this.#o.log(`scale-down of ${group}: draining ${node} (${key}): ${reason}`);
+    const nodeRef = { kind: "Node" as const, name: node };
+    void this.#reporter.event(
+      nodeRef,
+      "ScaleDown",
+      `marked for removal from ${group} and being drained: ${reason}`,
+    );
     const action = (async () => {
       try {
         const drain = await drainNode(this.#core, node, pods, {
@@ -232,6 +254,12 @@ export class Controller {
         if (!drain.drained) {
           this.#timers = { ...this.#timers, lastScaleDownFailure: Date.now() };
           this.#o.log(`scale-down of ${node} stopped: ${drain.reason}; the node is untainted`);
+          await this.#reporter.event(
+            nodeRef,
+            "ScaleDownFailed",
+            `drain failed, the node stays: ${drain.reason}`,
+            "Warning",
+          );
           return;
         }
         const moved = pods.map(podKey);
@@ -241,6 +269,11 @@ export class Controller {
           remove: [key],
           reason: `node ${node} drained${moved.length ? ` (moved ${list(moved)})` : ""}: ${reason}`,
         });
+        await this.#reporter.event(
+          nodeRef,
+          "ScaleDownDone",
+          `removed from ${group} by the update "${result.message}"`,
+        );
         await this.#core.deleteNode({ name: node }).catch(() => undefined);
         this.#catalog.hostnames.delete(key);
         this.#timers = { ...this.#timers, lastScaleDown: Date.now() };

@@ -142,4 +142,28 @@ describe("the scaler end to end: local control plane, VPSie emulator, real Pulum
       /^vpsie_autoscaler_pulumi_update_duration_seconds_count\{group="general",kind="scale-down",result="succeeded"\} 1$/m,
     );
   });
+
+  it("records Events on the pods and the node, and keeps the status ConfigMap current", async () => {
+    const core = cluster.kubeconfig.makeApiClient(CoreV1Api);
+    const events = (await core.listNamespacedEvent({ namespace: "default" })).items.filter(
+      (e) => e.source?.component === "vpsie-autoscaler",
+    );
+    const reasons = (kind: string) =>
+      events.filter((e) => e.involvedObject.kind === kind).map((e) => e.reason);
+    expect(reasons("Pod")).toContain("TriggeredScaleUp");
+    expect(events.find((e) => e.reason === "TriggeredScaleUp")?.message).toBe(
+      "pod triggered scale-up: group general, sizes (current/new): 1/2",
+    );
+    expect(reasons("Node")).toEqual(expect.arrayContaining(["ScaleDown", "ScaleDownDone"]));
+    const status = await core.readNamespacedConfigMap({
+      name: "vpsie-autoscaler-status",
+      namespace: "kube-system",
+    });
+    expect(status.data?.status).toMatch(
+      /Health: Healthy[\s\S]*Name: general\n {4}Size: current=1 upcoming=0 min=1 max=3/,
+    );
+    expect(
+      Date.parse(status.metadata?.annotations?.["autoscaler.vpsie.com/last-updated"] ?? ""),
+    ).toBeGreaterThan(Date.now() - 60_000);
+  });
 });
