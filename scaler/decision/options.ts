@@ -30,6 +30,8 @@ export interface PlannerOptions {
   okTotalUnreadyCount: number;
   /** A requested node must register within this time, or its group backs off. */
   maxNodeProvisionTimeMs: number;
+  /** A registered node that is not Ready yet counts as capacity on its way for this long (CA: max-node-startup-time). */
+  maxNodeStartupTimeMs: number;
   initialBackoffMs: number;
   maxBackoffMs: number;
   backoffResetMs: number;
@@ -51,6 +53,7 @@ export const defaultPlannerOptions: PlannerOptions = {
   maxTotalUnreadyPercentage: 45,
   okTotalUnreadyCount: 3,
   maxNodeProvisionTimeMs: 15 * MINUTE,
+  maxNodeStartupTimeMs: 15 * MINUTE,
   initialBackoffMs: 5 * MINUTE,
   maxBackoffMs: 30 * MINUTE,
   backoffResetMs: 3 * 60 * MINUTE,

@@ -210,7 +210,8 @@ export function planScaleUp(
 
   // Capacity already there, or already on its way, is used before anything is added.
   const sim = new Simulation(
-    snapshot.nodes.filter((n) => n.ready),
+    // A node that registered but is not Ready yet is capacity on its way, as a requested one is.
+    snapshot.nodes.filter((n) => n.ready || now - n.createdAt < options.maxNodeStartupTimeMs),
     snapshot.pods.filter((p) => p.nodeName),
   );
   const daemons = daemonSetPods(snapshot.pods);

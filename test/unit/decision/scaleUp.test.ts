@@ -22,6 +22,17 @@ describe("scale-up", () => {
     expect(result.pending).toEqual([{ pod: expect.any(String), outcome: "fits-existing", node: "n1" }]);
   });
 
+  it("counts a node that registered moments ago and is not Ready yet as capacity on its way", () => {
+    const fresh = node("n-new", { group: "general", ready: false, createdAt: NOW - MINUTE });
+    const result = run({ snapshot: { nodes: [fresh], pods: [pending({ cpu: 1000 })], pdbs: [] } });
+    expect(result.scaleUp).toEqual([]);
+    expect(result.pending).toEqual([{ pod: expect.any(String), outcome: "fits-existing", node: "n-new" }]);
+    const stale = node("n-old", { group: "general", ready: false, createdAt: NOW - 60 * MINUTE });
+    expect(
+      run({ snapshot: { nodes: [stale], pods: [pending({ cpu: 1000 })], pdbs: [] } }).scaleUp,
+    ).toHaveLength(1);
+  });
+
   it("acts only on Unschedulable pods older than the delay, and never on expendable ones", () => {
     const young = pending({ createdAt: NOW - 2_000 });
     const expendable = pending({ priority: -100 });
