@@ -66,7 +66,18 @@ export class Controller {
   /** Why the last loop did not plan, if it did not. */
   lastSkip?: string;
   /** Only a leader acts; a replica that is not keeps its caches warm and waits. */
-  acting = true;
+  get acting(): boolean {
+    return this.#acting;
+  }
+
+  set acting(value: boolean) {
+    // Each time this replica starts acting, it first finishes what a crashed predecessor left.
+    if (value && !this.#acting) this.#recovered = false;
+    this.#acting = value;
+  }
+
+  #acting = true;
+  #recovered = false;
   #lastLoopAt = Date.now();
 
   constructor(options: ControllerOptions) {
@@ -149,6 +160,10 @@ export class Controller {
       return;
     }
     this.lastSkip = undefined;
+    if (!this.#recovered) {
+      await this.#recoverGroups();
+      this.#recovered = true;
+    }
     const now = Date.now();
     const metrics = this.#o.metrics;
     const endTimer = metrics?.functionDuration.startTimer({ function: "main" });
@@ -191,6 +206,23 @@ export class Controller {
       this.#scaleUp(up.group, up.to - up.from, `${list(up.pods)}: ${up.reason}`);
     const down = result.scaleDown.find((d) => !busy.has(d.group));
     if (down) this.#scaleDown(down.group, down.node, down.reason, snapshot);
+  }
+
+  /** Recovers every group's stack from an update a crashed scaler left unfinished, before planning on it. */
+  async #recoverGroups(): Promise<void> {
+    for (const config of await this.#catalog.configs()) {
+      try {
+        const report = await this.#o.applier.recover(config.name);
+        if (!report) continue;
+        this.#o.log(
+          `recovered ${config.name}: ${report.skipped ?? `adopted ${report.adopted.length}, dropped ${report.dropped.length}, deleted ${report.deletedOrphans.length} orphan(s)`}`,
+        );
+        for (const [key, hostname] of Object.entries(await this.#o.applier.nodeNames(config.name)))
+          this.#catalog.hostnames.set(key, hostname);
+      } catch (err) {
+        this.#o.log(`recovery of ${config.name} failed: ${(err as Error).message}`);
+      }
+    }
   }
 
   /** New nodes get their group's label, labels and taints when they register. */

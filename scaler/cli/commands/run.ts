@@ -25,6 +25,12 @@ export function runCommand(): Command {
       .option("--scan-interval <seconds>", "how often the loop plans", seconds, 10)
       .option("--lease-namespace <ns>", "namespace of the leader-election Lease", "kube-system")
       .option("--lease-name <name>", "name of the leader-election Lease", "vpsie-autoscaler")
+      .option(
+        "--lease-duration <seconds>",
+        "how long a lease lasts without renewal (renew deadline 2/3 of it)",
+        seconds,
+        15,
+      )
       .option("--metrics-address <host:port>", "where /healthz, /readyz and /metrics listen", "0.0.0.0:8085"),
   ).action(
     async (
@@ -33,6 +39,7 @@ export function runCommand(): Command {
         scanInterval: number;
         leaseNamespace: string;
         leaseName: string;
+        leaseDuration: number;
         metricsAddress: string;
       },
     ) => {
@@ -104,6 +111,8 @@ export function runCommand(): Command {
         kubeconfig,
         namespace: opts.leaseNamespace,
         name: opts.leaseName,
+        leaseDurationMs: opts.leaseDuration * 1000,
+        renewDeadlineMs: Math.round((opts.leaseDuration * 2000) / 3),
         identity: `${hostname()}_${randomUUID().slice(0, 8)}`,
         onStartedLeading: () => {
           metrics.leader.set(1);

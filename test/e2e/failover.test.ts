@@ -1,0 +1,192 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { openSync } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { AppsV1Api, CoreV1Api } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { attachJoinHook } from "../../emulator/joinHook.js";
+import { Applier } from "../../scaler/apply/applier.js";
+import { selectProjectStack } from "../../scaler/pulumi/workspace.js";
+import { repoRoot } from "../../scaler/toolchain/paths.js";
+import { eventually, startCluster, type TestCluster } from "../support/cluster.js";
+import { DEMO_CLUSTER, type TestEmulator, testEmulator } from "../support/emulator.js";
+import { testProject, type TestProject } from "../support/project.js";
+
+/** The process and all its descendants (Pulumi starts plugins in process groups of their own). */
+async function processTree(root: number): Promise<number[]> {
+  const children = new Map<number, number[]>();
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+  }
+  const tree: number[] = [];
+  const visit = (pid: number) => {
+    tree.push(pid);
+    for (const child of children.get(pid) ?? []) visit(child);
+  };
+  visit(root);
+  return tree;
+}
+
+/**
+ * Two replicas of `vpsie-autoscaler run`: only the leader acts. The leader is killed (kill -9, its whole
+ * process tree) in the middle of a scale-up's update; the other takes over within the lease duration,
+ * recovers the interrupted update, and the cluster converges with no VPSie node orphaned or doubled.
+ */
+describe("two replicas: the leader dies mid-update", () => {
+  let cluster: TestCluster;
+  let sim: TestEmulator;
+  let project: TestProject;
+  const replicas: Array<{ child: ChildProcess; log: string }> = [];
+
+  beforeAll(async () => {
+    cluster = await startCluster("failover");
+    sim = await testEmulator((c) => {
+      c.behaviour = { provisionDelayMs: 500 };
+    });
+    attachJoinHook(sim.emulator.world, cluster.record.kubeconfig, () => undefined);
+    process.env.VPSIE_API_URL = sim.url;
+    process.env.VPSIE_TOKEN = "demo-token";
+    project = await testProject("failover");
+    await project.writeGroup({
+      name: "general",
+      cluster: DEMO_CLUSTER,
+      kubeSizeId: 2,
+      minNodes: 1,
+      maxNodes: 3,
+      nodes: [],
+    });
+    await new Applier(project.engine).apply({ group: "general", add: 1, remove: [], reason: "first node" });
+  });
+
+  afterAll(async () => {
+    for (const { child } of replicas) if (child.exitCode === null) child.kill("SIGKILL");
+    await sim?.stop();
+    await cluster?.stop();
+    await project?.remove();
+  });
+
+  const start = (name: string) => {
+    const log = join(project.workDir, `${name}.log`);
+    const fd = openSync(log, "a");
+    const child = spawn(
+      process.execPath,
+      [
+        join(repoRoot, "bin", "vpsie-autoscaler.js"),
+        "run",
+        "--kubeconfig",
+        cluster.record.kubeconfig,
+        "--project-dir",
+        project.dir,
+        "--work-dir",
+        project.workDir,
+        "--backend",
+        project.engine.backendUrl,
+        "--scan-interval",
+        "2",
+        "--lease-duration",
+        "6",
+        "--metrics-address",
+        "127.0.0.1:0",
+      ],
+      {
+        stdio: ["ignore", fd, fd],
+        env: { ...process.env, PULUMI_CONFIG_PASSPHRASE: project.engine.passphrase },
+      },
+    );
+    replicas.push({ child, log });
+    return { child, log };
+  };
+  const logOf = (log: string) => readFile(log, "utf8").catch(() => "");
+
+  it("hands over within the lease duration, recovers, and converges without orphans or duplicates", async () => {
+    const a = start("replica-a");
+    await eventually(
+      "replica-a to lead",
+      async () => ((await logOf(a.log)).includes("became the leader") ? true : undefined),
+      60_000,
+    );
+    const b = start("replica-b");
+    await eventually(
+      "replica-b to wait",
+      async () => ((await logOf(b.log)).includes("not acting: not the leader") ? true : undefined),
+      60_000,
+    );
+
+    const accepted = async () => (await sim.requests(/add\/slave/)).filter((r) => r.status === 200).length;
+    const before = await accepted();
+    // Discovery is slow, so the leader dies after VPSie created the worker and before the state knows it.
+    await sim.addFaults({ kind: "latency", latencyMs: 5_000, method: "GET", path: "cluster/byId/[^/]+$" });
+    await cluster.kubeconfig.makeApiClient(AppsV1Api).createNamespacedDeployment({
+      namespace: "default",
+      body: {
+        metadata: { name: "web" },
+        spec: {
+          replicas: 3,
+          selector: { matchLabels: { app: "web" } },
+          template: {
+            metadata: { labels: { app: "web" } },
+            spec: {
+              containers: [
+                { name: "web", image: "nginx", resources: { requests: { cpu: "1500m", memory: "1Gi" } } },
+              ],
+            },
+          },
+        },
+      },
+    });
+    await eventually(
+      "VPSie to accept the new worker",
+      async () => ((await accepted()) > before ? true : undefined),
+      90_000,
+    );
+    for (const pid of await processTree(a.child.pid as number)) process.kill(pid, "SIGKILL");
+    const killed = Date.now();
+    await sim.clearFaults();
+
+    await eventually(
+      "replica-b to lead",
+      async () => ((await logOf(b.log)).includes("became the leader") ? true : undefined),
+      30_000,
+    );
+    expect(Date.now() - killed).toBeLessThan(6_000 + 3_000);
+
+    const messages = async () =>
+      (await logOf(b.log))
+        .split("\n")
+        .flatMap((l) => (l ? [(JSON.parse(l) as { msg: string }).msg] : []))
+        .join("\n");
+    await eventually(
+      "replica-b to recover the interrupted update",
+      async () => ((await messages()).includes("recovered general") ? true : undefined),
+      90_000,
+    );
+    expect(await messages()).toMatch(/recovered general: adopted 1, dropped 0, deleted 0 orphan\(s\)/);
+
+    const core = cluster.kubeconfig.makeApiClient(CoreV1Api);
+    await eventually(
+      "the 3 pods Running",
+      async () => {
+        const pods = (await core.listNamespacedPod({ namespace: "default", labelSelector: "app=web" })).items;
+        return pods.length === 3 && pods.every((p) => p.status?.phase === "Running") ? true : undefined;
+      },
+      120_000,
+    );
+    const workers =
+      (await sim.client().getCluster(DEMO_CLUSTER))?.nodes.filter((n) => n.nodeType === "slave") ?? [];
+    expect(workers).toHaveLength(2);
+    const stack = await selectProjectStack({ ...project.engine, stackName: "general" });
+    const deployment = (await stack.exportStack()).deployment as {
+      resources: Array<{ type: string; id?: string }>;
+      pending_operations?: unknown[];
+    };
+    const ids = deployment.resources
+      .filter((r) => r.type === "pulumi-nodejs:dynamic/vpsie:Node")
+      .map((r) => r.id)
+      .sort();
+    expect(ids).toEqual(workers.map((w) => w.identifier).sort());
+    expect(deployment.pending_operations ?? []).toEqual([]);
+  });
+});
