@@ -66,6 +66,16 @@ describe("vpsie-autoscaler run refuses an invalid configuration", () => {
     });
   }
 
+  it("exits 2 naming the field of a bad configuration file, without calling VPSie", async () => {
+    const config = join(dir.path, "scaler.yaml");
+    await writeFile(config, "scaleDown:\n  utilizationThreshold: 2\n");
+    const before = (await sim.requests()).length;
+    const result = await runCli(["run", "--kubeconfig", kubeconfig, "--config", config], env());
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/scaler\.yaml: scaleDown\.utilizationThreshold: /);
+    expect((await sim.requests()).length).toBe(before);
+  });
+
   it("exits 2 naming the variables when VPSie credentials are missing", async () => {
     const { VPSIE_TOKEN: _t, ...withoutToken } = env();
     const result = await runCli(["run", "--kubeconfig", kubeconfig], withoutToken);

@@ -31,18 +31,49 @@ export function runCommand(): Command {
         seconds,
         15,
       )
-      .option("--metrics-address <host:port>", "where /healthz, /readyz and /metrics listen", "0.0.0.0:8085"),
+      .option("--metrics-address <host:port>", "where /healthz, /readyz and /metrics listen", "0.0.0.0:8085")
+      .option(
+        "--config <file>",
+        "YAML configuration: the flags' settings and the planner's (flags given here win)",
+      ),
   ).action(
     async (
-      opts: StackFlags & {
+      flags: StackFlags & {
         kubeconfig?: string;
         scanInterval: number;
         leaseNamespace: string;
         leaseName: string;
         leaseDuration: number;
         metricsAddress: string;
+        config?: string;
       },
+      command: Command,
     ) => {
+      const { loadRunConfig, plannerOptions, RunConfigError } = await import("../../config/runConfig.js");
+      let file: Awaited<ReturnType<typeof loadRunConfig>> = {};
+      if (flags.config) {
+        try {
+          file = await loadRunConfig(flags.config);
+        } catch (err) {
+          if (err instanceof RunConfigError) throw new UsageError(err.message);
+          throw err;
+        }
+      }
+      // A flag given on the command line wins; else the file; else the flag's default.
+      const pick = <T>(name: string, value: T, fromFile: T | undefined): T =>
+        command.getOptionValueSource(name) === "cli" || fromFile === undefined ? value : fromFile;
+      const opts = {
+        ...flags,
+        kubeconfig: pick("kubeconfig", flags.kubeconfig, file.kubeconfig),
+        projectDir: pick("projectDir", flags.projectDir, file.projectDir),
+        workDir: pick("workDir", flags.workDir, file.workDir),
+        backend: pick("backend", flags.backend, file.backend),
+        scanInterval: pick("scanInterval", flags.scanInterval, file.scanInterval),
+        leaseNamespace: pick("leaseNamespace", flags.leaseNamespace, file.lease?.namespace),
+        leaseName: pick("leaseName", flags.leaseName, file.lease?.name),
+        leaseDuration: pick("leaseDuration", flags.leaseDuration, file.lease?.durationSeconds),
+        metricsAddress: pick("metricsAddress", flags.metricsAddress, file.metricsAddress),
+      };
       const [
         { KubeConfig },
         { VpsieClient },
@@ -103,6 +134,7 @@ export function runCommand(): Command {
         client,
         projectDir: settings.projectDir,
         schedule: `*/${opts.scanInterval} * * * * *`,
+        planner: plannerOptions(file),
         log: (m) => log.info(m),
       });
       controller.acting = false;

@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { parseRunConfig, plannerOptions, RunConfigError } from "../../scaler/config/runConfig.js";
+
+describe("run's configuration file", () => {
+  it("reads the planner's settings with Go-style durations and quantities", () => {
+    const config = parseRunConfig(
+      [
+        "scanInterval: 5",
+        "lease: {namespace: autoscaling, durationSeconds: 20}",
+        "expanders: [priority, least-waste]",
+        "scaleUp: {newPodDelay: 0s}",
+        "scaleDown: {utilizationThreshold: 0.6, unneededTime: 5m, delayAfterAdd: 1h30m}",
+        "limits: {maxCores: 64, maxMemory: 256Gi}",
+      ].join("\n"),
+      "config.yaml",
+    );
+    expect(config.lease).toEqual({ namespace: "autoscaling", durationSeconds: 20 });
+    expect(plannerOptions(config)).toEqual({
+      expanders: ["priority", "least-waste"],
+      newPodScaleUpDelayMs: 0,
+      scaleDownUtilizationThreshold: 0.6,
+      scaleDownUnneededTimeMs: 300_000,
+      scaleDownDelayAfterAddMs: 5_400_000,
+      limits: { maxNodesTotal: undefined, maxCores: 64, maxMemoryBytes: 256 * 2 ** 30 },
+    });
+    expect(plannerOptions(parseRunConfig("", "empty.yaml"))).toEqual({});
+  });
+
+  it("names the field that is wrong", () => {
+    expect(() => parseRunConfig("scaleDown: {unneededTime: ten minutes}", "c.yaml")).toThrow(
+      'c.yaml: scaleDown.unneededTime: "ten minutes" is not a duration (e.g. 10m, 90s, 1h30m)',
+    );
+    expect(() => parseRunConfig("expanders: [cheapest]", "c.yaml")).toThrow(/^c\.yaml: expanders\.0: /);
+    expect(() => parseRunConfig("scanInterval: 90", "c.yaml")).toThrow(/^c\.yaml: scanInterval: /);
+    expect(() => parseRunConfig("limits: {maxMemory: lots}", "c.yaml")).toThrow(
+      /limits\.maxMemory: "lots" is not a Kubernetes quantity/,
+    );
+    expect(() => parseRunConfig("surprise: 1", "c.yaml")).toThrow(RunConfigError);
+  });
+});
