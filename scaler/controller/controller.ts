@@ -204,6 +204,8 @@ export class Controller {
     await this.#reporter.status(result, groups, sizes);
     for (const up of result.scaleUp)
       this.#scaleUp(up.group, up.to - up.from, `${list(up.pods)}: ${up.reason}`);
+    for (const failed of result.failedProvisioning)
+      this.#removeUnregistered(failed.group, failed.key, failed.reason);
     const down = result.scaleDown.find((d) => !busy.has(d.group));
     if (down) this.#scaleDown(down.group, down.node, down.reason, snapshot);
   }
@@ -255,6 +257,23 @@ export class Controller {
         this.#o.metrics?.failedScaleUps.inc({ reason: (err as Error).name || "Error" });
         this.#o.log(`scale-up of ${group} failed: ${(err as Error).message}`);
       })
+      .finally(() => this.#inFlight.delete(group));
+    this.#track(action);
+  }
+
+  /** A requested node that never registered goes through the apply layer too; its group backs off (in the plan's timers). */
+  #removeUnregistered(group: string, key: string, reason: string): void {
+    if (this.#inFlight.has(group)) return;
+    this.#inFlight.add(group);
+    this.#o.metrics?.failedScaleUps.inc({ reason: "timeout" });
+    this.#o.log(`removing ${key} from ${group}: ${reason}; the group backs off`);
+    const action = this.#o.applier
+      .apply({ group, add: 0, remove: [key], reason: `${reason}: removed, and the group backs off` })
+      .then((r) => {
+        this.#catalog.hostnames.delete(key);
+        this.#o.log(`applied: ${r.message}`);
+      })
+      .catch((err: unknown) => this.#o.log(`removing ${key} from ${group} failed: ${(err as Error).message}`))
       .finally(() => this.#inFlight.delete(group));
     this.#track(action);
   }
