@@ -300,7 +300,8 @@ export class Controller {
       try {
         const drain = await drainNode(this.#core, node, pods, {
           evictionTimeoutMs: this.#o.drain?.evictionTimeoutMs ?? 120_000,
-          terminationTimeoutMs: this.#o.drain?.terminationTimeoutMs ?? 600_000,
+          terminationTimeoutMs: this.#o.drain?.terminationTimeoutMs ?? 660_000,
+          maxGracefulTerminationSeconds: this.#o.drain?.maxGracefulTerminationSeconds ?? 600,
         });
         if (!drain.drained) {
           this.#timers = { ...this.#timers, lastScaleDownFailure: Date.now() };

@@ -67,8 +67,10 @@ async function setDrainTaint(core: CoreV1Api, name: string, present: boolean): P
 export interface DrainOptions {
   /** How long a pod's eviction is retried while a PodDisruptionBudget refuses it (CA: max-pod-eviction-time, 2 min). */
   evictionTimeoutMs: number;
-  /** How long evicted pods may take to go (CA caps graceful termination at 10 min). */
+  /** How long evicted pods may take to go. */
   terminationTimeoutMs: number;
+  /** The longest termination grace a pod gets during a drain (CA: max-graceful-termination-sec, 600). */
+  maxGracefulTerminationSeconds: number;
 }
 
 /** Drains the node of `pods`; on failure the taint comes off again and the reason comes back. */
@@ -82,12 +84,23 @@ export async function drainNode(
   try {
     for (const pod of pods) {
       const deadline = Date.now() + options.evictionTimeoutMs;
+      // CA caps a pod's termination grace during a drain (max-graceful-termination-sec, 600 s).
+      const current = await core
+        .readNamespacedPod({ name: pod.name, namespace: pod.namespace })
+        .catch(() => undefined);
+      const grace = Math.min(
+        current?.spec?.terminationGracePeriodSeconds ?? 30,
+        options.maxGracefulTerminationSeconds,
+      );
       for (;;) {
         try {
           await core.createNamespacedPodEviction({
             name: pod.name,
             namespace: pod.namespace,
-            body: { metadata: { name: pod.name, namespace: pod.namespace } },
+            body: {
+              metadata: { name: pod.name, namespace: pod.namespace },
+              deleteOptions: { gracePeriodSeconds: grace },
+            },
           });
           break;
         } catch (err) {
