@@ -1,7 +1,7 @@
 /**
  * What people see in the cluster: Kubernetes Events on pods (TriggeredScaleUp, NotTriggerScaleUp) and
- * nodes (ScaleDown, ScaleDownFailed, ScaleDownDone), deduplicated over 5 minutes as cluster-autoscaler
- * does, and a status ConfigMap in the style of cluster-autoscaler-status.
+ * nodes (ScaleDown, ScaleDownBlocked, ScaleDownFailed, ScaleDownDone), deduplicated over 5 minutes as
+ * cluster-autoscaler does, and a status ConfigMap in the style of cluster-autoscaler-status.
  */
 import { type CoreV1Api, type V1ConfigMap } from "@kubernetes/client-node";
 import type { Plan } from "../decision/plan.js";
@@ -74,7 +74,7 @@ export class Reporter {
     }
   }
 
-  /** The pods' events for this plan: which ones triggered a scale-up, which cannot be helped and why. */
+  /** This plan's events: pods that triggered a scale-up or cannot be helped (and why), nodes kept from removal (and why). */
   async planEvents(plan: Plan): Promise<void> {
     for (const up of plan.scaleUp) {
       for (const pod of up.pods) {
@@ -85,6 +85,16 @@ export class Reporter {
           `pod triggered scale-up: group ${up.group}, sizes (current/new): ${up.from}/${up.to}`,
         );
       }
+    }
+    // Nodes that would go but for something a person can change (a budget, an annotation, the minimum).
+    for (const node of plan.nodes) {
+      if (
+        node.removable ||
+        !node.group ||
+        /^(requests are|not in a node group|node group \S+ is not one|not simulated)/.test(node.reason)
+      )
+        continue;
+      await this.event({ kind: "Node", name: node.node }, "ScaleDownBlocked", node.reason);
     }
     for (const none of plan.noScaleUp) {
       const [namespace, name] = none.pod.split("/") as [string, string];

@@ -152,6 +152,17 @@ describe("two replicas: the leader dies mid-update", () => {
       30_000,
     );
     expect(Date.now() - killed).toBeLessThan(6_000 + 3_000);
+    // The leader kept its lease through an update longer than the lease: B led only after A died.
+    const entries = async (log: string) =>
+      (await logOf(log))
+        .split("\n")
+        .flatMap((l) => (l ? [JSON.parse(l) as { time: number; msg: string }] : []));
+    const updateStart =
+      (await entries(a.log)).find((e) => e.msg.startsWith("updating stack general"))?.time ?? Number.NaN;
+    const tookOver =
+      (await entries(b.log)).find((e) => e.msg.startsWith("became the leader"))?.time ?? Number.NaN;
+    expect(killed - updateStart).toBeGreaterThan(6_000);
+    expect(tookOver).toBeGreaterThan(killed);
 
     const messages = async () =>
       (await logOf(b.log))

@@ -118,6 +118,17 @@ describe("scale-down under a PodDisruptionBudget", () => {
       60_000,
     );
     expect(blocked.removable).toBe(false);
+    await eventually("a ScaleDownBlocked event on the node naming the budget", async () => {
+      const events = (await core.listNamespacedEvent({ namespace: "default" })).items;
+      return events.some(
+        (e) =>
+          e.reason === "ScaleDownBlocked" &&
+          e.involvedObject.name === second &&
+          e.message?.includes("PodDisruptionBudget default/batch"),
+      )
+        ? true
+        : undefined;
+    });
     await new Promise((r) => setTimeout(r, 8_000));
     expect((await core.listNode()).items.map((n) => n.metadata?.name)).toContain(second);
 
