@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { openSync } from "node:fs";
-import { readdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { AppsV1Api, CoreV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,27 +8,10 @@ import { attachJoinHook } from "../../emulator/joinHook.js";
 import { Applier } from "../../scaler/apply/applier.js";
 import { selectProjectStack } from "../../scaler/pulumi/workspace.js";
 import { repoRoot } from "../../scaler/toolchain/paths.js";
+import { processTree } from "../support/processes.js";
 import { eventually, startCluster, type TestCluster } from "../support/cluster.js";
 import { DEMO_CLUSTER, type TestEmulator, testEmulator } from "../support/emulator.js";
 import { testProject, type TestProject } from "../support/project.js";
-
-/** The process and all its descendants (Pulumi starts plugins in process groups of their own). */
-async function processTree(root: number): Promise<number[]> {
-  const children = new Map<number, number[]>();
-  for (const entry of await readdir("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
-    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-    children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-  }
-  const tree: number[] = [];
-  const visit = (pid: number) => {
-    tree.push(pid);
-    for (const child of children.get(pid) ?? []) visit(child);
-  };
-  visit(root);
-  return tree;
-}
 
 /**
  * Two replicas of `vpsie-autoscaler run`: only the leader acts. The leader is killed (kill -9, its whole

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Applier } from "../../scaler/apply/applier.js";
@@ -7,27 +7,10 @@ import { readIntent } from "../../scaler/apply/intents.js";
 import { readNodeGroups } from "../../scaler/apply/stackConfig.js";
 import { selectProjectStack } from "../../scaler/pulumi/workspace.js";
 import { repoRoot } from "../../scaler/toolchain/paths.js";
+import { processTree } from "../support/processes.js";
 import { eventually } from "../support/cluster.js";
 import { DEMO_CLUSTER, type TestEmulator, testEmulator } from "../support/emulator.js";
 import { testProject, type TestProject } from "../support/project.js";
-
-/** The process and all its descendants, from /proc (Pulumi starts plugins in process groups of their own). */
-async function processTree(root: number): Promise<number[]> {
-  const children = new Map<number, number[]>();
-  for (const entry of await readdir("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
-    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-    children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-  }
-  const tree: number[] = [];
-  const visit = (pid: number) => {
-    tree.push(pid);
-    for (const child of children.get(pid) ?? []) visit(child);
-  };
-  visit(root);
-  return tree;
-}
 
 describe("kill -9 in the middle of an update, then recovery", () => {
   let sim: TestEmulator;
