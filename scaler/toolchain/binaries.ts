@@ -1,10 +1,27 @@
 import { execFile } from "node:child_process";
 import { constants } from "node:fs";
-import { access } from "node:fs/promises";
-import { delimiter, join } from "node:path";
+import { access, mkdir, readlink, realpath, rm, symlink } from "node:fs/promises";
+import { delimiter, dirname, join } from "node:path";
 import { promisify } from "node:util";
+import { repoRoot } from "./paths.js";
 
 const execFileAsync = promisify(execFile);
+
+/**
+ * Links a built tool into the checkout's `node_modules/.bin`, so that `npx <name> …` runs it on this
+ * project's Node.js, as a person would. A link, so that the tool still finds what lies beside it.
+ */
+export async function linkIntoCheckout(name: string, tool: string): Promise<string> {
+  // The tool may have been found through this very link.
+  const target = await realpath(tool);
+  const link = join(repoRoot, "node_modules", ".bin", name);
+  await mkdir(dirname(link), { recursive: true });
+  if ((await readlink(link).catch(() => undefined)) !== target) {
+    await rm(link, { force: true });
+    await symlink(target, link);
+  }
+  return link;
+}
 
 export async function isExecutable(path: string): Promise<boolean> {
   try {

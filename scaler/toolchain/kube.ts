@@ -15,6 +15,8 @@ export interface ControlPlaneTools {
   controllerManager: string[];
   etcd: string[];
   kwok: string[];
+  /** kubectl of the same release, with its Kustomize: what the install tests apply deploy/ with. */
+  kubectl: string[];
 }
 
 const KUBE_MODULE = "tools/kube";
@@ -89,6 +91,11 @@ async function find(env: NodeJS.ProcessEnv) {
       ["--version"],
       `kwok version v${versions.kwokVersion}`,
     ),
+    kubectl: await firstMatching(
+      [...(await fromPath("kubectl")), [cached(env, "kubectl", versions.kubernetesVersion)]],
+      ["version", "--client"],
+      `Client Version: v${versions.kubernetesVersion}`,
+    ),
   };
 }
 
@@ -98,25 +105,26 @@ async function find(env: NodeJS.ProcessEnv) {
  */
 export async function resolveControlPlane(env: NodeJS.ProcessEnv = process.env): Promise<ControlPlaneTools> {
   const found = await find(env);
-  const { apiserver, scheduler, controllerManager, etcd, kwok } = found;
+  const { apiserver, scheduler, controllerManager, etcd, kwok, kubectl } = found;
   const missing = Object.entries({
     "kube-apiserver": apiserver,
     "kube-scheduler": scheduler,
     "kube-controller-manager": controllerManager,
     etcd,
     kwok,
+    kubectl,
   })
     .filter(([, command]) => !command)
     .map(([name]) => name);
-  if (!apiserver || !scheduler || !controllerManager || !etcd || !kwok) {
+  if (!apiserver || !scheduler || !controllerManager || !etcd || !kwok || !kubectl) {
     throw new ToolMissingError(
       `the local Kubernetes control plane is missing ${missing.join(", ")} (Kubernetes v${found.versions.kubernetesVersion}, etcd ${found.versions.etcdVersion}, kwok v${found.versions.kwokVersion}), on PATH and in ${cacheRoot(env)}: run \`npm run tools\` to build them from Go modules`,
     );
   }
-  return { ...found.versions, apiserver, scheduler, controllerManager, etcd, kwok };
+  return { ...found.versions, apiserver, scheduler, controllerManager, etcd, kwok, kubectl };
 }
 
-/** Builds what is missing into the cache: one multi-call binary for the Kubernetes parts and etcd, and kwok. */
+/** Builds what is missing into the cache: one multi-call binary for the Kubernetes parts and etcd, kwok, and kubectl. */
 export async function ensureControlPlane(
   progress: Progress,
   env: NodeJS.ProcessEnv = process.env,
@@ -124,14 +132,20 @@ export async function ensureControlPlane(
   const found = await find(env);
   const { kubernetesVersion, kwokVersion } = found.versions;
   const [major, minor] = kubernetesVersion.split(".");
+  // Without these, /version reports v0.0.0-master and clients warn about the skew.
+  const versionFlags = ["k8s.io/component-base/version", "k8s.io/client-go/pkg/version"]
+    .map(
+      (pkg) =>
+        `-X ${pkg}.gitVersion=v${kubernetesVersion} -X ${pkg}.gitMajor=${major} -X ${pkg}.gitMinor=${minor}`,
+    )
+    .join(" ");
   if (!found.apiserver || !found.scheduler || !found.controllerManager || !found.etcd) {
     await goBuild(
       {
         label: `Kubernetes v${kubernetesVersion} control plane and etcd ${found.versions.etcdVersion}`,
         module: KUBE_MODULE,
         packages: ["."],
-        // Without these, /version reports v0.0.0-master and clients warn about the skew.
-        ldflags: `-s -w -X k8s.io/component-base/version.gitVersion=v${kubernetesVersion} -X k8s.io/component-base/version.gitMajor=${major} -X k8s.io/component-base/version.gitMinor=${minor}`,
+        ldflags: `-s -w ${versionFlags}`,
         outDir: join(cacheRoot(env), `kube-v${kubernetesVersion}`, "bin"),
         output: "kube",
       },
@@ -147,6 +161,19 @@ export async function ensureControlPlane(
         ldflags: "-s -w",
         output: "kwok",
         outDir: join(cacheRoot(env), `kwok-v${kwokVersion}`, "bin"),
+      },
+      progress,
+    );
+  }
+  if (!found.kubectl) {
+    await goBuild(
+      {
+        label: `kubectl v${kubernetesVersion}`,
+        module: KUBE_MODULE,
+        packages: ["k8s.io/kubernetes/cmd/kubectl"],
+        ldflags: `-s -w ${versionFlags}`,
+        output: "kubectl",
+        outDir: join(cacheRoot(env), `kubectl-v${kubernetesVersion}`, "bin"),
       },
       progress,
     );

@@ -1,4 +1,5 @@
-import { chmod, mkdir, readFile, readlink, realpath, rm, symlink, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { chmod, readFile, realpath, rm, writeFile } from "node:fs/promises";
 import { basename, delimiter, dirname, join } from "node:path";
 import { isExecutable, onPath, versionOutput } from "./binaries.js";
 import { ToolMissingError } from "./errors.js";
@@ -31,8 +32,14 @@ async function reportedVersion(binary: string): Promise<string | undefined> {
   return (await versionOutput([binary, "version"]))?.replace(/^v/, "");
 }
 
-/** Plugins the engine never downloads; it looks for them next to the (symlink-resolved) `pulumi`. */
-const BUNDLED_PLUGINS = ["pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs"];
+/**
+ * Plugins the engine never downloads; it looks for them next to the (symlink-resolved) `pulumi`. Each is
+ * the launcher, which starts the script of the same name + `.mjs` beside it, compiled from these files.
+ */
+export const BUNDLED_PLUGIN_SCRIPTS: Record<string, string> = {
+  "pulumi-language-nodejs": join("dist", "scaler", "toolchain", "languageHost.js"),
+  "pulumi-resource-pulumi-nodejs": join("dist", "scaler", "toolchain", "dynamicProviderHost.js"),
+};
 
 function pathEntries(pulumi: string): string[] {
   // Plugins run `node`: it must be the Node.js the SDK supports, the one running us.
@@ -41,8 +48,10 @@ function pathEntries(pulumi: string): string[] {
 
 async function missingPlugins(pulumi: string): Promise<string[]> {
   const missing: string[] = [];
-  for (const plugin of BUNDLED_PLUGINS) {
-    if (!(await isExecutable(join(dirname(pulumi), plugin)))) missing.push(plugin);
+  for (const plugin of Object.keys(BUNDLED_PLUGIN_SCRIPTS)) {
+    const dir = dirname(pulumi);
+    const script = await readFile(join(dir, `${plugin}.mjs`)).catch(() => undefined);
+    if (!(await isExecutable(join(dir, plugin))) || !script) missing.push(plugin);
   }
   return missing;
 }
@@ -73,27 +82,49 @@ export async function resolvePulumi(env: NodeJS.ProcessEnv = process.env): Promi
   );
 }
 
+const LAUNCHER_SOURCE = join(PULUMI_MODULE, "nodeplugin", "main.go");
+
+/** The launcher is rebuilt when its source changes, without rebuilding the CLI. */
+async function launcherDir(env: NodeJS.ProcessEnv): Promise<string> {
+  const source = await readFile(join(repoRoot, LAUNCHER_SOURCE));
+  const digest = createHash("sha256").update(source).digest("hex").slice(0, 12);
+  return join(cacheRoot(env), `nodeplugin-${digest}`);
+}
+
+async function writeIfChanged(path: string, content: Buffer, mode: number): Promise<void> {
+  const current = await readFile(path).catch(() => undefined);
+  if (!current?.equals(content)) {
+    await rm(path, { force: true });
+    await writeFile(path, content);
+  }
+  await chmod(path, mode);
+}
+
 /**
- * Installs the plugins the engine treats as bundled next to the cached CLI: the SDK's dynamic-provider
- * plugin, and our language host (the Go one cannot be fetched here). Both load Pulumi from the project
- * they serve, so one copy serves every checkout.
+ * Installs the plugins the engine treats as bundled next to the cached CLI: the compiled launcher
+ * under each plugin's name, and beside it the script it starts (the SDK's dynamic provider, and our
+ * language host: the Go one cannot be fetched here). The scripts load Pulumi from the project they
+ * serve, so one copy serves every checkout. The container image has the same layout.
  */
-async function installBundledPlugins(binDir: string): Promise<void> {
-  const sdkDir = join(repoRoot, "node_modules", "@pulumi", "pulumi");
-  const dynamicProvider = await readFile(join(sdkDir, "pulumi-resource-pulumi-nodejs"), "utf8");
-  const languageHost = await readFile(
-    join(repoRoot, "dist", "scaler", "toolchain", "languageHost.js"),
-    "utf8",
-  );
-  const files: Record<string, string> = {
-    "pulumi-resource-pulumi-nodejs": dynamicProvider,
-    "pulumi-language-nodejs": `#!/usr/bin/env node\n${languageHost.replace(/\n\/\/# sourceMappingURL=.*$/, "")}`,
-  };
-  for (const [name, text] of Object.entries(files)) {
-    const path = join(binDir, name);
-    const current = await readFile(path, "utf8").catch(() => undefined);
-    if (current !== text) await writeFile(path, text);
-    await chmod(path, 0o755);
+async function installBundledPlugins(binDir: string, progress: Progress, env: NodeJS.ProcessEnv) {
+  const launcher = await launcherDir(env);
+  if (!(await isExecutable(join(launcher, "nodeplugin")))) {
+    await goBuild(
+      {
+        label: "the Node.js plugin launcher",
+        module: PULUMI_MODULE,
+        packages: ["./nodeplugin"],
+        ldflags: "-s -w",
+        outDir: launcher,
+      },
+      progress,
+    );
+  }
+  const binary = await readFile(join(launcher, "nodeplugin"));
+  for (const [plugin, script] of Object.entries(BUNDLED_PLUGIN_SCRIPTS)) {
+    const text = (await readFile(join(repoRoot, script), "utf8")).replace(/\n\/\/# sourceMappingURL=.*$/, "");
+    await writeIfChanged(join(binDir, `${plugin}.mjs`), Buffer.from(text), 0o644);
+    await writeIfChanged(join(binDir, plugin), binary, 0o755);
   }
 }
 
@@ -111,7 +142,7 @@ export async function ensurePulumi(
     if (!(err instanceof ToolMissingError)) throw err;
   }
   if (await isExecutable(join(cacheDir, "pulumi"))) {
-    await installBundledPlugins(cacheDir);
+    await installBundledPlugins(cacheDir, progress, env);
     const cached = await resolvePulumi(env).catch(() => undefined);
     if (cached) return cached;
   }
@@ -127,29 +158,8 @@ export async function ensurePulumi(
     },
     progress,
   );
-  await installBundledPlugins(cacheDir);
+  await installBundledPlugins(cacheDir, progress, env);
   return resolvePulumi(env);
-}
-
-async function linkTo(target: string, link: string): Promise<void> {
-  try {
-    if ((await readlink(link)) === target) return;
-  } catch {
-    // absent, or not a link: replaced below
-  }
-  await rm(link, { force: true });
-  await symlink(target, link);
-}
-
-/**
- * Links the CLI into `node_modules/.bin`, so that `npx pulumi preview` in the checkout runs it on this
- * project's Node.js, as a person would. Its plugins are found beside the link's target.
- */
-export async function linkPulumiIntoCheckout(tools: PulumiTools): Promise<string> {
-  const link = join(repoRoot, "node_modules", ".bin", "pulumi");
-  await mkdir(dirname(link), { recursive: true });
-  await linkTo(tools.pulumi, link);
-  return link;
 }
 
 /** The environment under which the CLI finds its plugins and never reaches for the network. */

@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { ensureControlPlane, resolveControlPlane } from "../../toolchain/kube.js";
-import { ensurePulumi, linkPulumiIntoCheckout, resolvePulumi } from "../../toolchain/pulumi.js";
+import { linkIntoCheckout } from "../../toolchain/binaries.js";
+import { ensurePulumi, resolvePulumi } from "../../toolchain/pulumi.js";
 import { formatTable, type OutputFormat, outputOption } from "../output.js";
 import { progressPrinter } from "../progress.js";
 
@@ -14,11 +15,16 @@ export function toolsCommand(): Command {
     .action(async (opts: { check?: boolean; output: OutputFormat }) => {
       const progress = progressPrinter();
       const pulumi = opts.check ? await resolvePulumi() : await ensurePulumi(progress);
-      const link = opts.check ? undefined : await linkPulumiIntoCheckout(pulumi);
       const kube = opts.check ? await resolveControlPlane() : await ensureControlPlane(progress);
+      const links = opts.check
+        ? undefined
+        : {
+            pulumi: await linkIntoCheckout("pulumi", pulumi.pulumi),
+            kubectl: await linkIntoCheckout("kubectl", kube.kubectl[0] ?? "kubectl"),
+          };
       if (opts.output === "json") {
         process.stdout.write(
-          `${JSON.stringify({ pulumi: { ...pulumi, link }, controlPlane: kube }, null, 2)}\n`,
+          `${JSON.stringify({ pulumi: { ...pulumi, link: links?.pulumi }, controlPlane: kube, links }, null, 2)}\n`,
         );
         return;
       }
@@ -33,9 +39,13 @@ export function toolsCommand(): Command {
             ["kube-controller-manager", k8s, kube.controllerManager.join(" ")],
             ["etcd", `v${kube.etcdVersion}`, kube.etcd.join(" ")],
             ["kwok", `v${kube.kwokVersion}`, kube.kwok.join(" ")],
+            ["kubectl", k8s, kube.kubectl.join(" ")],
           ],
         ),
       );
-      if (link) process.stdout.write(`\npulumi linked as ${link}: run \`npx pulumi …\` in this checkout\n`);
+      if (links)
+        process.stdout.write(
+          `\npulumi and kubectl linked as ${links.pulumi} and ${links.kubectl}: run \`npx pulumi …\` and \`npx kubectl …\` in this checkout\n`,
+        );
     });
 }
