@@ -31,6 +31,8 @@ export interface ClusterRecord {
   dir: string;
   server: string;
   kubeconfig: string;
+  /** The API server's audit log (JSON lines, Metadata level): who called what, and the answer. */
+  auditLog: string;
   kubernetesVersion: string;
   startedAt: string;
   /** Seconds from the first process to a ready API server and running controllers. */
@@ -188,12 +190,18 @@ export async function clusterUp(
   const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
   await writeFile(join(pki, "sa.pub"), publicKey.export({ type: "spki", format: "pem" }));
   await writeFile(join(pki, "sa.key"), privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
+  // Every request, without bodies: enough to show which calls a ServiceAccount made and whether RBAC let it.
+  await writeFile(
+    join(dir, "audit-policy.yaml"),
+    "apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n  - level: Metadata\n",
+  );
 
   const components: ComponentRecord[] = [];
   const record = (): ClusterRecord => ({
     dir,
     server: `https://127.0.0.1:${ports.apiserver}`,
     kubeconfig: join(dir, "kubeconfig"),
+    auditLog: join(dir, "logs", "audit.log"),
     kubernetesVersion: tools.kubernetesVersion,
     startedAt: new Date(started).toISOString(),
     startupSeconds: Math.round((Date.now() - started) / 100) / 10,
@@ -251,6 +259,10 @@ export async function clusterUp(
         `--service-account-signing-key-file=${join(pki, "sa.key")}`,
         // Pods here run on kwok, not a kubelet: nothing would mount their service-account tokens.
         "--disable-admission-plugins=ServiceAccount",
+        `--audit-policy-file=${join(dir, "audit-policy.yaml")}`,
+        `--audit-log-path=${join(dir, "logs", "audit.log")}`,
+        "--audit-log-format=json",
+        "--audit-log-maxsize=100",
       ],
       `${server}/readyz`,
     );
