@@ -13,7 +13,7 @@ import { intentAbandoned, readIntent, withIntent } from "./intents.js";
 import { describeLock, listLocks } from "./locks.js";
 import { recoverStack, type RecoveryReport } from "./recovery.js";
 import type { ScalerMetrics } from "../observability/metrics.js";
-import { newNodeKey, PROJECT, readNodeGroups, writeMembers } from "./stackConfig.js";
+import { newNodeKey, PROJECT, type PublishStackConfig, readNodeGroups, writeMembers } from "./stackConfig.js";
 
 export interface ScaleRequest {
   /** The node group; its stack has the same name. */
@@ -57,6 +57,8 @@ export interface ApplierOptions extends EngineOptions {
   progress?: (message: string) => void;
   client?: VpsieClient;
   metrics?: ScalerMetrics;
+  /** Where a stack's new member list must be durable before its update runs (in a cluster: a ConfigMap). */
+  publishStackConfig?: PublishStackConfig;
 }
 
 interface Queued {
@@ -213,7 +215,7 @@ export class Applier {
           : "scale";
     const changes = [...plan.added.map((k) => `+${k}`), ...plan.removed.map((k) => `-${k}`)].join(" ");
     const message = `${kind} ${group.name} ${group.nodes.length} → ${plan.members.length} (${changes}): ${request.reason}${plan.note ? ` [${plan.note}]` : ""}`;
-    await writeMembers(projectDir, group.name, group.name, plan.members);
+    await writeMembers(projectDir, group.name, group.name, plan.members, this.#options.publishStackConfig);
     const stack = await this.#stack(group.name);
     const endTimer = this.#options.metrics?.updateDuration.startTimer({ group: group.name, kind });
     try {
@@ -297,7 +299,13 @@ export class Applier {
       ...current.nodes.filter((k) => !added.includes(k) || inState.has(k)),
       ...removed.filter((k) => inState.has(k) && !current.nodes.includes(k)),
     ];
-    await writeMembers(this.#options.projectDir, group.name, group.name, members);
+    await writeMembers(
+      this.#options.projectDir,
+      group.name,
+      group.name,
+      members,
+      this.#options.publishStackConfig,
+    );
   }
 }
 

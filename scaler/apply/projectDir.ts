@@ -1,4 +1,4 @@
-import { copyFile, mkdir, symlink, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { repoRoot } from "../toolchain/paths.js";
@@ -10,9 +10,12 @@ import { repoRoot } from "../toolchain/paths.js";
  */
 export async function prepareProjectDir(dir: string): Promise<void> {
   await mkdir(join(dir, "stacks"), { recursive: true });
+  for (const link of ["dist", "node_modules"]) {
+    // Again after a start that stopped halfway: the links are made anew.
+    await rm(join(dir, link), { force: true });
+    await symlink(join(repoRoot, link), join(dir, link));
+  }
   await copyFile(join(repoRoot, "Pulumi.yaml"), join(dir, "Pulumi.yaml"));
-  await symlink(join(repoRoot, "dist"), join(dir, "dist"));
-  await symlink(join(repoRoot, "node_modules"), join(dir, "node_modules"));
 }
 
 /** Writes the stack config of one node group, in the stack named after it. */

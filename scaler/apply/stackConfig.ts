@@ -32,13 +32,13 @@ async function load(path: string) {
   const doc = parseDocument(text);
   if (doc.errors.length > 0)
     throw new StackConfigError(`${path} is not valid YAML: ${doc.errors[0]?.message}`);
-  return doc;
+  return { doc, text };
 }
 
 /** The node groups a stack declares now, as a person may just have edited them. */
 export async function readNodeGroups(projectDir: string, stack: string): Promise<NodeGroupConfig[]> {
   const path = stackConfigPath(projectDir, stack);
-  const doc = await load(path);
+  const { doc } = await load(path);
   try {
     const js = doc.toJS() as { config?: Record<string, unknown> } | null;
     return parseNodeGroups(js?.config?.[FULL_KEY]);
@@ -55,22 +55,31 @@ export function newNodeKey(group: string, taken: ReadonlySet<string>): string {
   }
 }
 
-/** Replaces one group's member list in the file, atomically, and returns the list written. */
+/**
+ * Makes a stack file's new text durable elsewhere before the file changes (the in-cluster ConfigMap);
+ * throwing leaves the file as it was.
+ */
+export type PublishStackConfig = (stack: string, after: string) => Promise<void>;
+
+/** Replaces one group's member list in the file, atomically, after `publish` accepted the new text. */
 export async function writeMembers(
   projectDir: string,
   stack: string,
   group: string,
   members: string[],
+  publish?: PublishStackConfig,
 ): Promise<void> {
   const path = stackConfigPath(projectDir, stack);
-  const doc = await load(path);
+  const { doc } = await load(path);
   const groups = doc.getIn(["config", FULL_KEY], true);
   if (!isSeq(groups)) throw new StackConfigError(`${path}: config ${FULL_KEY} is not a list`);
   const entry = groups.items.find((item): item is YAMLMap => isMap(item) && item.get("name") === group);
   if (!entry)
     throw new StackConfigError(`${path}: node group ${group} is not declared (a person may have removed it)`);
   entry.set("nodes", doc.createNode(members));
+  const after = doc.toString();
+  await publish?.(stack, after);
   const temp = `${path}.${process.pid}.tmp`;
-  await writeFile(temp, doc.toString());
+  await writeFile(temp, after);
   await rename(temp, path);
 }

@@ -34,6 +34,7 @@ export const RunConfig = z
     backend: z.string().optional(),
     scanInterval: z.number().int().min(1).max(59).optional(),
     metricsAddress: z.string().optional(),
+    stackConfigMap: z.string().optional(),
     lease: z
       .object({
         namespace: z.string().optional(),

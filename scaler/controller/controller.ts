@@ -33,6 +33,11 @@ export interface ControllerOptions {
   planner?: Partial<PlannerOptions>;
   drain?: Partial<DrainOptions>;
   metrics?: ScalerMetrics;
+  /**
+   * Brings stacks/ up to date before each loop, leaving the groups being updated alone (in a cluster:
+   * from the stack ConfigMap). A failure skips the loop: nothing is planned from config it could not read.
+   */
+  syncStackConfig?: (busy: ReadonlySet<string>) => Promise<void>;
   /** Where the status ConfigMap goes (default kube-system/vpsie-autoscaler-status). */
   status?: { namespace: string; name: string };
   log: (message: string) => void;
@@ -158,6 +163,16 @@ export class Controller {
       if (skip !== this.lastSkip) this.#o.log(`not acting: ${skip}`);
       this.lastSkip = skip;
       return;
+    }
+    if (this.#o.syncStackConfig) {
+      try {
+        await this.#o.syncStackConfig(new Set(this.#inFlight));
+      } catch (err) {
+        const why = `stack config not synced: ${(err as Error).message}`;
+        if (why !== this.lastSkip) this.#o.log(`not acting: ${why}`);
+        this.lastSkip = why;
+        return;
+      }
     }
     this.lastSkip = undefined;
     if (!this.#recovered) {

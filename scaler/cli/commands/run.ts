@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
+import { join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { UsageError } from "../usageError.js";
 import { addStackOptions, engine, type StackFlags } from "./stacks.js";
@@ -33,6 +34,10 @@ export function runCommand(): Command {
       )
       .option("--metrics-address <host:port>", "where /healthz, /readyz and /metrics listen", "0.0.0.0:8085")
       .option(
+        "--stack-configmap <namespace/name>",
+        "keep the stack config files in this ConfigMap (one key Pulumi.<group>.yaml per node group): read every loop, written before every scale action; for a scaler whose disk does not outlive it",
+      )
+      .option(
         "--config <file>",
         "YAML configuration: the flags' settings and the planner's (flags given here win)",
       ),
@@ -45,6 +50,7 @@ export function runCommand(): Command {
         leaseName: string;
         leaseDuration: number;
         metricsAddress: string;
+        stackConfigmap?: string;
         config?: string;
       },
       command: Command,
@@ -73,7 +79,13 @@ export function runCommand(): Command {
         leaseName: pick("leaseName", flags.leaseName, file.lease?.name),
         leaseDuration: pick("leaseDuration", flags.leaseDuration, file.lease?.durationSeconds),
         metricsAddress: pick("metricsAddress", flags.metricsAddress, file.metricsAddress),
+        stackConfigMap: pick("stackConfigmap", flags.stackConfigmap, file.stackConfigMap),
       };
+      const stackConfigMap = opts.stackConfigMap?.split("/");
+      if (stackConfigMap && (stackConfigMap.length !== 2 || !stackConfigMap[0] || !stackConfigMap[1]))
+        throw new UsageError(
+          `--stack-configmap ${opts.stackConfigMap}: expected <namespace>/<name>, e.g. kube-system/vpsie-autoscaler-stacks`,
+        );
       const [
         { KubeConfig },
         { VpsieClient },
@@ -90,6 +102,7 @@ export function runCommand(): Command {
         import("../../log/logger.js"),
       ]);
       const { LeaderElector } = await import("../../controller/leaderElection.js");
+      const { StackConfigMap, StackConfigMapError } = await import("../../controller/stackConfigMap.js");
       const { ScalerMetrics } = await import("../../observability/metrics.js");
       const { startObservabilityServer } = await import("../../observability/server.js");
       const metrics = new ScalerMetrics();
@@ -126,7 +139,35 @@ export function runCommand(): Command {
       }
       const settings = await engine(opts);
       const log = createLogger("vpsie-autoscaler");
-      const applier = new Applier({ ...settings, client, metrics, progress: (m) => log.info(m) });
+      if (!existsSync(join(settings.projectDir, "Pulumi.yaml"))) {
+        // A fresh writable directory (a pod's volume): this installation's project, stacks/ empty.
+        const { prepareProjectDir } = await import("../../apply/projectDir.js");
+        await prepareProjectDir(settings.projectDir);
+        log.info(`prepared the project directory ${settings.projectDir}`);
+      }
+      let stacks: InstanceType<typeof StackConfigMap> | undefined;
+      if (stackConfigMap) {
+        stacks = new StackConfigMap(
+          kubeconfig,
+          stackConfigMap[0] ?? "",
+          stackConfigMap[1] ?? "",
+          settings.projectDir,
+        );
+        try {
+          await stacks.pull();
+        } catch (err) {
+          if (err instanceof StackConfigMapError) throw new UsageError(err.message);
+          throw err;
+        }
+        log.info(`stack config comes from ${stacks.description}`);
+      }
+      const applier = new Applier({
+        ...settings,
+        client,
+        metrics,
+        progress: (m) => log.info(m),
+        publishStackConfig: stacks && ((stack, after) => stacks.publish(stack, after)),
+      });
       const controller = new Controller({
         metrics,
         kubeconfig,
@@ -135,6 +176,9 @@ export function runCommand(): Command {
         projectDir: settings.projectDir,
         schedule: `*/${opts.scanInterval} * * * * *`,
         planner: plannerOptions(file),
+        // Its own namespace, the Lease's, where its Role lets it write.
+        status: { namespace: opts.leaseNamespace, name: "vpsie-autoscaler-status" },
+        syncStackConfig: stacks && (async (busy) => void (await stacks.pull(busy))),
         log: (m) => log.info(m),
       });
       controller.acting = false;
