@@ -2,15 +2,15 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { openSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { AppsV1Api, CoreV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { attachJoinHook } from "../../emulator/joinHook.js";
 import { Applier } from "../../scaler/apply/applier.js";
 import { selectProjectStack } from "../../scaler/pulumi/workspace.js";
 import { repoRoot } from "../../scaler/toolchain/paths.js";
 import { processTree } from "../support/processes.js";
+import { deployWeb, webRunning } from "../support/workload.js";
 import { eventually, startCluster, type TestCluster } from "../support/cluster.js";
-import { DEMO_CLUSTER, type TestEmulator, testEmulator } from "../support/emulator.js";
+import { DEMO_CLUSTER, GENERAL_GROUP, type TestEmulator, testEmulator } from "../support/emulator.js";
 import { testProject, type TestProject } from "../support/project.js";
 
 /**
@@ -33,14 +33,7 @@ describe("two replicas: the leader dies mid-update", () => {
     process.env.VPSIE_API_URL = sim.url;
     process.env.VPSIE_TOKEN = "demo-token";
     project = await testProject("failover");
-    await project.writeGroup({
-      name: "general",
-      cluster: DEMO_CLUSTER,
-      kubeSizeId: 2,
-      minNodes: 1,
-      maxNodes: 3,
-      nodes: [],
-    });
+    await project.writeGroup(GENERAL_GROUP);
     await new Applier(project.engine).apply({ group: "general", add: 1, remove: [], reason: "first node" });
   });
 
@@ -102,24 +95,7 @@ describe("two replicas: the leader dies mid-update", () => {
     const before = await accepted();
     // Discovery is slow, so the leader dies after VPSie created the worker and before the state knows it.
     await sim.addFaults({ kind: "latency", latencyMs: 5_000, method: "GET", path: "cluster/byId/[^/]+$" });
-    await cluster.kubeconfig.makeApiClient(AppsV1Api).createNamespacedDeployment({
-      namespace: "default",
-      body: {
-        metadata: { name: "web" },
-        spec: {
-          replicas: 3,
-          selector: { matchLabels: { app: "web" } },
-          template: {
-            metadata: { labels: { app: "web" } },
-            spec: {
-              containers: [
-                { name: "web", image: "nginx", resources: { requests: { cpu: "1500m", memory: "1Gi" } } },
-              ],
-            },
-          },
-        },
-      },
-    });
+    await deployWeb(cluster.kubeconfig);
     await eventually(
       "VPSie to accept the new worker",
       async () => ((await accepted()) > before ? true : undefined),
@@ -159,15 +135,7 @@ describe("two replicas: the leader dies mid-update", () => {
     );
     expect(await messages()).toMatch(/recovered general: adopted 1, dropped 0, deleted 0 orphan\(s\)/);
 
-    const core = cluster.kubeconfig.makeApiClient(CoreV1Api);
-    await eventually(
-      "the 3 pods Running",
-      async () => {
-        const pods = (await core.listNamespacedPod({ namespace: "default", labelSelector: "app=web" })).items;
-        return pods.length === 3 && pods.every((p) => p.status?.phase === "Running") ? true : undefined;
-      },
-      120_000,
-    );
+    await webRunning(cluster.kubeconfig, 3, 120_000);
     const workers =
       (await sim.client().getCluster(DEMO_CLUSTER))?.nodes.filter((n) => n.nodeType === "slave") ?? [];
     expect(workers).toHaveLength(2);

@@ -5,7 +5,7 @@ import { Applier } from "../../scaler/apply/applier.js";
 import { Controller } from "../../scaler/controller/controller.js";
 import { selectProjectStack } from "../../scaler/pulumi/workspace.js";
 import { eventually, startCluster, type TestCluster } from "../support/cluster.js";
-import { DEMO_CLUSTER, type TestEmulator, testEmulator } from "../support/emulator.js";
+import { GENERAL_GROUP, type TestEmulator, testEmulator } from "../support/emulator.js";
 import { testProject, type TestProject } from "../support/project.js";
 
 const deployment = (name: string, replicas: number, cpu: string) => ({
@@ -36,14 +36,7 @@ describe("scale-down under a PodDisruptionBudget", () => {
     process.env.VPSIE_API_URL = sim.url;
     process.env.VPSIE_TOKEN = "demo-token";
     project = await testProject("pdb");
-    await project.writeGroup({
-      name: "general",
-      cluster: DEMO_CLUSTER,
-      kubeSizeId: 2,
-      minNodes: 1,
-      maxNodes: 3,
-      nodes: [],
-    });
+    await project.writeGroup(GENERAL_GROUP);
     const applier = new Applier(project.engine);
     await applier.apply({ group: "general", add: 1, remove: [], reason: "first node" });
     controller = new Controller({

@@ -1,11 +1,11 @@
-import { AppsV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { attachJoinHook } from "../../emulator/joinHook.js";
 import { Applier } from "../../scaler/apply/applier.js";
 import { Controller } from "../../scaler/controller/controller.js";
 import { selectProjectStack } from "../../scaler/pulumi/workspace.js";
+import { deployWeb } from "../support/workload.js";
 import { eventually, startCluster, type TestCluster } from "../support/cluster.js";
-import { DEMO_CLUSTER, type TestEmulator, testEmulator } from "../support/emulator.js";
+import { DEMO_CLUSTER, GENERAL_GROUP, type TestEmulator, testEmulator } from "../support/emulator.js";
 import { testProject, type TestProject } from "../support/project.js";
 
 /** A node VPSie never finishes is removed through the apply layer once the provision time passes, and its group backs off. */
@@ -24,14 +24,7 @@ describe("a new node that never registers", () => {
     process.env.VPSIE_API_URL = sim.url;
     process.env.VPSIE_TOKEN = "demo-token";
     project = await testProject("provision-timeout");
-    await project.writeGroup({
-      name: "general",
-      cluster: DEMO_CLUSTER,
-      kubeSizeId: 2,
-      minNodes: 1,
-      maxNodes: 3,
-      nodes: [],
-    });
+    await project.writeGroup(GENERAL_GROUP);
     const applier = new Applier(project.engine);
     await applier.apply({ group: "general", add: 1, remove: [], reason: "first node" });
     controller = new Controller({
@@ -63,24 +56,7 @@ describe("a new node that never registers", () => {
         : undefined,
     );
     sim.emulator.world.config.behaviour.provisionNeverCompletes = true;
-    await cluster.kubeconfig.makeApiClient(AppsV1Api).createNamespacedDeployment({
-      namespace: "default",
-      body: {
-        metadata: { name: "web" },
-        spec: {
-          replicas: 3,
-          selector: { matchLabels: { app: "web" } },
-          template: {
-            metadata: { labels: { app: "web" } },
-            spec: {
-              containers: [
-                { name: "web", image: "nginx", resources: { requests: { cpu: "1500m", memory: "1Gi" } } },
-              ],
-            },
-          },
-        },
-      },
-    });
+    await deployWeb(cluster.kubeconfig);
     const stack = await selectProjectStack({ ...project.engine, stackName: "general" });
     const latest = async () => (await stack.history(1))[0]?.message ?? "";
     await eventually(

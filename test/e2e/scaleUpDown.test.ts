@@ -7,8 +7,9 @@ import { NODE_GROUP_LABEL } from "../../scaler/decision/types.js";
 import { ScalerMetrics } from "../../scaler/observability/metrics.js";
 import { startObservabilityServer } from "../../scaler/observability/server.js";
 import { selectProjectStack } from "../../scaler/pulumi/workspace.js";
+import { deployWeb, webRunning } from "../support/workload.js";
 import { eventually, startCluster, type TestCluster } from "../support/cluster.js";
-import { DEMO_CLUSTER, type TestEmulator, testEmulator } from "../support/emulator.js";
+import { DEMO_CLUSTER, GENERAL_GROUP, type TestEmulator, testEmulator } from "../support/emulator.js";
 import { testProject, type TestProject } from "../support/project.js";
 
 /** Pending pods → a scale-up through Pulumi → the new node joins → pods run; load gone → the node is drained and removed. */
@@ -30,14 +31,7 @@ describe("the scaler end to end: local control plane, VPSie emulator, real Pulum
     process.env.VPSIE_API_URL = sim.url;
     process.env.VPSIE_TOKEN = "demo-token";
     project = await testProject("e2e");
-    await project.writeGroup({
-      name: "general",
-      cluster: DEMO_CLUSTER,
-      kubeSizeId: 2,
-      minNodes: 1,
-      maxNodes: 3,
-      nodes: [],
-    });
+    await project.writeGroup(GENERAL_GROUP);
     const applier = new Applier({ ...project.engine, metrics, progress: (m) => log.push(m) });
     await applier.apply({ group: "general", add: 1, remove: [], reason: "the group's first node" });
     controller = new Controller({
@@ -78,34 +72,8 @@ describe("the scaler end to end: local control plane, VPSie emulator, real Pulum
   });
 
   it("scales up for pods that do not fit, and they run on the new node", async () => {
-    const apps = cluster.kubeconfig.makeApiClient(AppsV1Api);
-    await apps.createNamespacedDeployment({
-      namespace: "default",
-      body: {
-        metadata: { name: "web" },
-        spec: {
-          replicas: 3,
-          selector: { matchLabels: { app: "web" } },
-          template: {
-            metadata: { labels: { app: "web" } },
-            spec: {
-              containers: [
-                { name: "web", image: "nginx", resources: { requests: { cpu: "1500m", memory: "1Gi" } } },
-              ],
-            },
-          },
-        },
-      },
-    });
-    const core = cluster.kubeconfig.makeApiClient(CoreV1Api);
-    await eventually(
-      "all 3 pods Running on 2 nodes",
-      async () => {
-        const pods = (await core.listNamespacedPod({ namespace: "default", labelSelector: "app=web" })).items;
-        return pods.length === 3 && pods.every((p) => p.status?.phase === "Running") ? pods : undefined;
-      },
-      90_000,
-    );
+    await deployWeb(cluster.kubeconfig);
+    await webRunning(cluster.kubeconfig, 3, 90_000);
     await eventually("the new node to get its group label too", async () => {
       const labels = (await nodes()).map((n) => n.metadata?.labels?.[NODE_GROUP_LABEL]);
       return labels.length === 2 && labels.every((l) => l === "general") ? labels : undefined;

@@ -1,11 +1,11 @@
-import { AppsV1Api, CoreV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { attachJoinHook } from "../../emulator/joinHook.js";
 import { Applier } from "../../scaler/apply/applier.js";
 import { Controller } from "../../scaler/controller/controller.js";
 import { selectProjectStack } from "../../scaler/pulumi/workspace.js";
-import { eventually, startCluster, type TestCluster } from "../support/cluster.js";
-import { DEMO_CLUSTER, type TestEmulator, testEmulator } from "../support/emulator.js";
+import { deployWeb, webRunning } from "../support/workload.js";
+import { startCluster, type TestCluster } from "../support/cluster.js";
+import { DEMO_CLUSTER, GENERAL_GROUP, type TestEmulator, testEmulator } from "../support/emulator.js";
 import { testProject, type TestProject } from "../support/project.js";
 
 /** VPSie misbehaves while the scaler adds a node: it retries and backs off, does not crash, and converges. */
@@ -25,14 +25,7 @@ describe("the scaler under VPSie faults during a scale-up", () => {
     process.env.VPSIE_API_URL = sim.url;
     process.env.VPSIE_TOKEN = "demo-token";
     project = await testProject("faults");
-    await project.writeGroup({
-      name: "general",
-      cluster: DEMO_CLUSTER,
-      kubeSizeId: 2,
-      minNodes: 1,
-      maxNodes: 3,
-      nodes: [],
-    });
+    await project.writeGroup(GENERAL_GROUP);
     const applier = new Applier({ ...project.engine, progress: (m) => log.push(m) });
     await applier.apply({ group: "general", add: 1, remove: [], reason: "first node" });
     controller = new Controller({
@@ -62,33 +55,8 @@ describe("the scaler under VPSie faults during a scale-up", () => {
       { kind: "html502", path: "add/slave", times: 2 },
       { kind: "errorTrue", path: "add/slave", times: 2 },
     );
-    await cluster.kubeconfig.makeApiClient(AppsV1Api).createNamespacedDeployment({
-      namespace: "default",
-      body: {
-        metadata: { name: "web" },
-        spec: {
-          replicas: 3,
-          selector: { matchLabels: { app: "web" } },
-          template: {
-            metadata: { labels: { app: "web" } },
-            spec: {
-              containers: [
-                { name: "web", image: "nginx", resources: { requests: { cpu: "1500m", memory: "1Gi" } } },
-              ],
-            },
-          },
-        },
-      },
-    });
-    const core = cluster.kubeconfig.makeApiClient(CoreV1Api);
-    await eventually(
-      "the 3 pods Running after the faults",
-      async () => {
-        const pods = (await core.listNamespacedPod({ namespace: "default", labelSelector: "app=web" })).items;
-        return pods.length === 3 && pods.every((p) => p.status?.phase === "Running") ? true : undefined;
-      },
-      180_000,
-    );
+    await deployWeb(cluster.kubeconfig);
+    await webRunning(cluster.kubeconfig, 3, 180_000);
     const faulted = (await sim.requests(/add\/slave/)).filter((r) => r.fault);
     expect(faulted.map((r) => r.fault).sort()).toEqual(
       ["errorTrue", "errorTrue", "html502", "html502", "rateLimit", "rateLimit", "error", "error"].sort(),

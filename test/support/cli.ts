@@ -27,17 +27,25 @@ export async function startCli(args: string[], ready: RegExp, env: NodeJS.Proces
     env,
     stdio: ["ignore", "pipe", "pipe"],
   });
-  const lines = createInterface({ input: child.stdout! });
+  // Logs go to stderr, results to stdout: the line may come on either.
+  const lines = [createInterface({ input: child.stdout! }), createInterface({ input: child.stderr! })];
+  const seen: string[] = [];
+  const said = () => `; it printed:\n${seen.join("\n").slice(-3000)}`;
   const match = await new Promise<RegExpExecArray>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no line matching ${ready} within 20s`)), 20_000);
-    child.once("exit", (code) => reject(new Error(`exited with ${code} before printing ${ready}`)));
-    lines.on("line", (line) => {
-      const m = ready.exec(line);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m);
-      }
-    });
+    const timer = setTimeout(
+      () => reject(new Error(`no line matching ${ready} within 20s${said()}`)),
+      20_000,
+    );
+    child.once("exit", (code) => reject(new Error(`exited with ${code} before printing ${ready}${said()}`)));
+    for (const stream of lines)
+      stream.on("line", (line) => {
+        seen.push(line);
+        const m = ready.exec(line);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m);
+        }
+      });
   });
   const stop = () =>
     new Promise<void>((resolve) => {

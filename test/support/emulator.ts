@@ -14,6 +14,16 @@ export const DEMO_CLIENT = { id: "demo-client", secret: "demo-secret" };
 export const DEMO_CLUSTER = "6f1c9e52-3b0e-4d8a-9a55-1f2d3c4b5a69";
 export const DEMO_DC = "hel1-6c2a0c5e";
 
+/** The node group the end-to-end tests scale: the demo cluster's size 2, from one node up to three. */
+export const GENERAL_GROUP = {
+  name: "general",
+  cluster: DEMO_CLUSTER,
+  kubeSizeId: 2,
+  minNodes: 1,
+  maxNodes: 3,
+  nodes: [] as string[],
+};
+
 /** Client settings that keep retries and breaker waits short in tests. */
 export const fastRetries = {
   backoffInitialMs: 20,
