@@ -1,0 +1,234 @@
+import { execFile } from "node:child_process";
+import { cp, mkdir, readFile, stat } from "node:fs/promises";
+import { dirname, isAbsolute, join } from "node:path";
+import { promisify } from "node:util";
+import { Copy, DockerfileParser, type Instruction } from "dockerfile-ast";
+import { beforeAll, describe, expect, it } from "vitest";
+import { repoRoot } from "../../scaler/toolchain/paths.js";
+import {
+  BUNDLED_PLUGIN_SCRIPTS,
+  requiredPulumiVersion,
+  resolvePulumi,
+} from "../../scaler/toolchain/pulumi.js";
+import { tempDir } from "../support/tempDir.js";
+
+const run = promisify(execFile);
+
+interface Stage {
+  name: string | null;
+  image: string | null;
+  platform: string | null;
+  instructions: Instruction[];
+}
+
+function stages(text: string): { initialArgs: string[]; stages: Stage[] } {
+  const dockerfile = DockerfileParser.parse(text);
+  const result: Stage[] = [];
+  for (const from of dockerfile.getFROMs()) {
+    const start = from.getRange().start.line;
+    result.push({
+      name: from.getBuildStage(),
+      image: from.getImage(),
+      platform: from.getPlatformFlag()?.getValue() ?? null,
+      instructions: dockerfile.getInstructions().filter((i) => i.getRange().start.line >= start),
+    });
+  }
+  // Each stage's instructions end where the next one begins.
+  result.forEach((stage, i) => {
+    const next = result[i + 1]?.instructions[0]?.getRange().start.line ?? Number.POSITIVE_INFINITY;
+    stage.instructions = stage.instructions.filter((ins) => ins.getRange().start.line < next);
+  });
+  return {
+    initialArgs: dockerfile.getInitialARGs().map((a) => a.getProperty()?.getName() ?? ""),
+    stages: result,
+  };
+}
+
+const keyword = (stage: Stage, word: string) => stage.instructions.filter((i) => i.getKeyword() === word);
+/** An instruction's arguments as written, with COPY's --from (the parser keeps flags apart). */
+const content = (i: Instruction) => {
+  const from = i instanceof Copy ? i.getFromFlag()?.getValue() : undefined;
+  return `${from ? `--from=${from} ` : ""}${i.getArgumentsContent() ?? ""}`;
+};
+
+describe("the Dockerfile", () => {
+  let text: string;
+  let parsed: ReturnType<typeof stages>;
+  let runtime: Stage;
+
+  beforeAll(async () => {
+    text = await readFile(join(repoRoot, "Dockerfile"), "utf8");
+    parsed = stages(text);
+    const last = parsed.stages.at(-1);
+    if (!last) throw new Error("the Dockerfile has no stage");
+    runtime = last;
+  });
+
+  it("builds in stages on the build platform, and only the runtime stage is for the target", () => {
+    expect(parsed.stages.map((s) => s.name)).toEqual(["build", "pulumi", null]);
+    for (const stage of parsed.stages.slice(0, -1))
+      expect(stage.platform, stage.name ?? "").toBe("$BUILDPLATFORM");
+    expect(runtime.platform).toBeNull();
+  });
+
+  it("cross-compiles the pulumi CLI and the plugin launcher for TARGETARCH without cgo or emulation", () => {
+    const go = parsed.stages[1];
+    if (!go) throw new Error("no Go stage");
+    expect(go.image).toMatch(/^golang:\$\{GO_VERSION\}/);
+    expect(keyword(go, "ARG").map(content)).toEqual(expect.arrayContaining(["TARGETARCH", "PULUMI_VERSION"]));
+    const build = keyword(go, "RUN")
+      .map(content)
+      .find((c) => c.includes("go build"));
+    expect(build).toMatch(/CGO_ENABLED=0 GOOS=\$\{TARGETOS:-linux\} GOARCH=\$\{TARGETARCH\} go build/);
+    expect(build).toContain("github.com/pulumi/pulumi/pkg/v3/cmd/pulumi ./nodeplugin");
+    expect(build).toContain("version.Version=v${PULUMI_VERSION}");
+  });
+
+  it("pins the Pulumi version the tools resolver and tools/pulumi/go.mod pin", async () => {
+    const pinned = /^ARG PULUMI_VERSION=(\S+)$/m.exec(text)?.[1];
+    expect(pinned).toBe(requiredPulumiVersion());
+    const goMod = await readFile(join(repoRoot, "tools", "pulumi", "go.mod"), "utf8");
+    expect(goMod).toContain(`github.com/pulumi/pulumi/pkg/v3 v${pinned}`);
+    expect(parsed.initialArgs).toEqual(
+      expect.arrayContaining(["NODE_VERSION", "GO_VERSION", "PULUMI_VERSION"]),
+    );
+  });
+
+  it("records VERSION, COMMIT and BUILD_DATE for --version", () => {
+    const build = parsed.stages[0];
+    if (!build) throw new Error("no build stage");
+    expect(keyword(build, "ARG").map(content)).toEqual(
+      expect.arrayContaining(["VERSION=dev", "COMMIT=unknown", "BUILD_DATE=unknown"]),
+    );
+    expect(keyword(build, "RUN").map(content).join("\n")).toMatch(
+      /VERSION="\$VERSION" COMMIT="\$COMMIT" BUILD_DATE="\$BUILD_DATE" node scripts\/write-build-info\.js/,
+    );
+  });
+
+  it("runs on distroless Node.js 24 as 65532:65532, with no shell: no RUN, exec-form entrypoint", () => {
+    expect(runtime.image).toMatch(/^gcr\.io\/distroless\/nodejs24-debian\d+:nonroot$/);
+    expect(keyword(runtime, "RUN")).toEqual([]);
+    expect(keyword(runtime, "USER").map(content)).toEqual(["65532:65532"]);
+    const [entrypoint] = keyword(runtime, "ENTRYPOINT").map(content);
+    expect(JSON.parse(entrypoint ?? "null")).toEqual(["/nodejs/bin/node", "/app/bin/vpsie-autoscaler.js"]);
+    expect(JSON.parse(keyword(runtime, "CMD").map(content)[0] ?? "null")).toEqual(
+      expect.arrayContaining(["run"]),
+    );
+  });
+
+  it("installs each bundled plugin as the launcher with its script beside it, as the tools resolver does", () => {
+    const copies = keyword(runtime, "COPY").map(content);
+    for (const [plugin, script] of Object.entries(BUNDLED_PLUGIN_SCRIPTS)) {
+      expect(copies).toContain(`--from=pulumi /out/nodeplugin /app/pulumi/bin/${plugin}`);
+      expect(copies).toContain(`--from=build /src/${script} /app/pulumi/bin/${plugin}.mjs`);
+    }
+  });
+
+  it("keeps out of the build context what it does not copy, and lets in what it does", async () => {
+    const ignore = await readFile(join(repoRoot, ".dockerignore"), "utf8");
+    const allowed = ignore
+      .split("\n")
+      .filter((l) => l.startsWith("!"))
+      .map((l) => l.slice(1).replace(/\/$/, ""));
+    expect(ignore.split("\n")).toContain("**");
+    const build = parsed.stages[0];
+    const go = parsed.stages[1];
+    const sources = [build, go].flatMap((stage) =>
+      keyword(stage ?? runtime, "COPY").flatMap((c) => {
+        const args = c.getArguments().map((a) => a.getValue());
+        return c instanceof Copy && c.getFromFlag() ? [] : args.slice(0, -1);
+      }),
+    );
+    for (const source of sources)
+      expect(
+        allowed.some((a) => {
+          const path = source.replace(/\/$/, "");
+          return path === a || path.startsWith(`${a}/`) || a.startsWith(`${path}/`);
+        }),
+        `${source} is let into the build context`,
+      ).toBe(true);
+  });
+});
+
+describe("the image's contents, assembled here as the runtime stage copies them", () => {
+  let root: Awaited<ReturnType<typeof tempDir>>;
+  let env: NodeJS.ProcessEnv;
+  const app = () => join(root.path, "app");
+
+  beforeAll(async () => {
+    root = await tempDir("image-layout");
+    const text = await readFile(join(repoRoot, "Dockerfile"), "utf8");
+    const runtime = stages(text).stages.at(-1);
+    const pulumi = await resolvePulumi();
+    // What the build stages produce, found where `npm run build` and `npm run tools` put the same things.
+    const fromStage = (stage: string, path: string) =>
+      stage === "build"
+        ? join(repoRoot, path.replace(/^\/src\//, ""))
+        : path === "/out/pulumi"
+          ? pulumi.pulumi
+          : join(dirname(pulumi.pulumi), "pulumi-language-nodejs");
+    for (const copy of keyword(runtime!, "COPY")) {
+      const args = copy.getArguments().map((a) => a.getValue());
+      const stage = copy instanceof Copy ? copy.getFromFlag()?.getValue() : undefined;
+      if (!stage) throw new Error(`the runtime stage copies from the context: ${content(copy)}`);
+      const [destination, ...sources] = [...args].reverse();
+      for (const source of sources) {
+        const target = isAbsolute(destination!) ? join(root.path, destination!) : join(app(), destination!);
+        // As COPY does: a directory's contents go into the destination; a file into a destination/ keeps its name.
+        const from = fromStage(stage, source);
+        const into =
+          destination!.endsWith("/") && !(await stat(from)).isDirectory()
+            ? join(target, source.split("/").filter(Boolean).at(-1)!)
+            : target;
+        await mkdir(dirname(into), { recursive: true });
+        await cp(from, into, { recursive: true, verbatimSymlinks: true });
+      }
+    }
+    const envLine = keyword(runtime!, "ENV").map(content).join(" ");
+    const path = /PATH=(\S+)/.exec(envLine)?.[1] ?? "";
+    env = {
+      HOME: root.path,
+      PATH: path.replaceAll("/app/", `${app()}/`).replace("/nodejs/bin", dirname(process.execPath)),
+    };
+  }, 120_000);
+
+  it("prints the version and the help from its entrypoint", async () => {
+    const cli = join(app(), "bin", "vpsie-autoscaler.js");
+    const version = await run(process.execPath, [cli, "--version"], { env });
+    expect(version.stdout).toMatch(/^vpsie-autoscaler \S+ \(commit \S+, built \S+\)$/m);
+    const help = await run(process.execPath, [cli, "--help"], { env });
+    expect(help.stdout).toMatch(/Usage: vpsie-autoscaler/);
+    expect(help.stdout).toMatch(/\brun\b/);
+  });
+
+  it("finds its pulumi CLI and plugins on PATH, as the resolver does", async () => {
+    const script = `const { resolvePulumi } = await import(${JSON.stringify(join(app(), "dist", "scaler", "toolchain", "pulumi.js"))}); process.stdout.write(JSON.stringify(await resolvePulumi()));`;
+    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], { env });
+    const found = JSON.parse(stdout) as { pulumi: string; version: string };
+    expect(found.pulumi).toBe(join(app(), "pulumi", "bin", "pulumi"));
+    expect(found.version).toBe(requiredPulumiVersion());
+    await root.remove();
+  });
+});
+
+describe("the plugin launcher", () => {
+  it("cross-compiles for linux/arm64 with cgo off, as the Go stage builds it", async () => {
+    const out = await tempDir("launcher-arm64");
+    await run("go", ["build", "-trimpath", "-o", join(out.path, "nodeplugin"), "./nodeplugin"], {
+      cwd: join(repoRoot, "tools", "pulumi"),
+      env: {
+        ...process.env,
+        CGO_ENABLED: "0",
+        GOOS: "linux",
+        GOARCH: "arm64",
+        GOTOOLCHAIN: "local",
+        GOFLAGS: "-mod=readonly",
+      },
+    });
+    const elf = await readFile(join(out.path, "nodeplugin"));
+    expect(elf.subarray(0, 4).toString("latin1")).toBe("\x7fELF");
+    // e_machine 0xB7: AArch64.
+    expect(elf.readUInt16LE(18)).toBe(0xb7);
+    await out.remove();
+  });
+});
