@@ -42,8 +42,8 @@ ARG TARGETARCH
 ARG PULUMI_VERSION
 ENV GOTOOLCHAIN=local GOFLAGS=-mod=readonly CGO_ENABLED=0
 WORKDIR /src/tools/pulumi
-COPY tools/pulumi/go.mod tools/pulumi/go.sum ./
-RUN --mount=type=cache,target=/go/pkg/mod go mod download
+# No `go mod download`: it would fetch every module go.mod lists, and some of those versions are not
+# served by every module proxy; the build fetches only what it compiles (into the cache mount).
 COPY tools/pulumi/ ./
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} go build -trimpath \

@@ -1,18 +1,9 @@
-import { execFile } from "node:child_process";
-import { cp, mkdir, readFile, stat } from "node:fs/promises";
-import { dirname, isAbsolute, join } from "node:path";
-import { promisify } from "node:util";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { Copy, DockerfileParser, type Instruction } from "dockerfile-ast";
 import { beforeAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../../scaler/toolchain/paths.js";
-import {
-  BUNDLED_PLUGIN_SCRIPTS,
-  requiredPulumiVersion,
-  resolvePulumi,
-} from "../../scaler/toolchain/pulumi.js";
-import { tempDir } from "../support/tempDir.js";
-
-const run = promisify(execFile);
+import { BUNDLED_PLUGIN_SCRIPTS, requiredPulumiVersion } from "../../scaler/toolchain/pulumi.js";
 
 interface Stage {
   name: string | null;
@@ -147,88 +138,5 @@ describe("the Dockerfile", () => {
         }),
         `${source} is let into the build context`,
       ).toBe(true);
-  });
-});
-
-describe("the image's contents, assembled here as the runtime stage copies them", () => {
-  let root: Awaited<ReturnType<typeof tempDir>>;
-  let env: NodeJS.ProcessEnv;
-  const app = () => join(root.path, "app");
-
-  beforeAll(async () => {
-    root = await tempDir("image-layout");
-    const text = await readFile(join(repoRoot, "Dockerfile"), "utf8");
-    const runtime = stages(text).stages.at(-1);
-    const pulumi = await resolvePulumi();
-    // What the build stages produce, found where `npm run build` and `npm run tools` put the same things.
-    const fromStage = (stage: string, path: string) =>
-      stage === "build"
-        ? join(repoRoot, path.replace(/^\/src\//, ""))
-        : path === "/out/pulumi"
-          ? pulumi.pulumi
-          : join(dirname(pulumi.pulumi), "pulumi-language-nodejs");
-    for (const copy of keyword(runtime!, "COPY")) {
-      const args = copy.getArguments().map((a) => a.getValue());
-      const stage = copy instanceof Copy ? copy.getFromFlag()?.getValue() : undefined;
-      if (!stage) throw new Error(`the runtime stage copies from the context: ${content(copy)}`);
-      const [destination, ...sources] = [...args].reverse();
-      for (const source of sources) {
-        const target = isAbsolute(destination!) ? join(root.path, destination!) : join(app(), destination!);
-        // As COPY does: a directory's contents go into the destination; a file into a destination/ keeps its name.
-        const from = fromStage(stage, source);
-        const into =
-          destination!.endsWith("/") && !(await stat(from)).isDirectory()
-            ? join(target, source.split("/").filter(Boolean).at(-1)!)
-            : target;
-        await mkdir(dirname(into), { recursive: true });
-        await cp(from, into, { recursive: true, verbatimSymlinks: true });
-      }
-    }
-    const envLine = keyword(runtime!, "ENV").map(content).join(" ");
-    const path = /PATH=(\S+)/.exec(envLine)?.[1] ?? "";
-    env = {
-      HOME: root.path,
-      PATH: path.replaceAll("/app/", `${app()}/`).replace("/nodejs/bin", dirname(process.execPath)),
-    };
-  }, 120_000);
-
-  it("prints the version and the help from its entrypoint", async () => {
-    const cli = join(app(), "bin", "vpsie-autoscaler.js");
-    const version = await run(process.execPath, [cli, "--version"], { env });
-    expect(version.stdout).toMatch(/^vpsie-autoscaler \S+ \(commit \S+, built \S+\)$/m);
-    const help = await run(process.execPath, [cli, "--help"], { env });
-    expect(help.stdout).toMatch(/Usage: vpsie-autoscaler/);
-    expect(help.stdout).toMatch(/\brun\b/);
-  });
-
-  it("finds its pulumi CLI and plugins on PATH, as the resolver does", async () => {
-    const script = `const { resolvePulumi } = await import(${JSON.stringify(join(app(), "dist", "scaler", "toolchain", "pulumi.js"))}); process.stdout.write(JSON.stringify(await resolvePulumi()));`;
-    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], { env });
-    const found = JSON.parse(stdout) as { pulumi: string; version: string };
-    expect(found.pulumi).toBe(join(app(), "pulumi", "bin", "pulumi"));
-    expect(found.version).toBe(requiredPulumiVersion());
-    await root.remove();
-  });
-});
-
-describe("the plugin launcher", () => {
-  it("cross-compiles for linux/arm64 with cgo off, as the Go stage builds it", async () => {
-    const out = await tempDir("launcher-arm64");
-    await run("go", ["build", "-trimpath", "-o", join(out.path, "nodeplugin"), "./nodeplugin"], {
-      cwd: join(repoRoot, "tools", "pulumi"),
-      env: {
-        ...process.env,
-        CGO_ENABLED: "0",
-        GOOS: "linux",
-        GOARCH: "arm64",
-        GOTOOLCHAIN: "local",
-        GOFLAGS: "-mod=readonly",
-      },
-    });
-    const elf = await readFile(join(out.path, "nodeplugin"));
-    expect(elf.subarray(0, 4).toString("latin1")).toBe("\x7fELF");
-    // e_machine 0xB7: AArch64.
-    expect(elf.readUInt16LE(18)).toBe(0xb7);
-    await out.remove();
   });
 });

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
@@ -56,8 +57,16 @@ export async function engine(flags: StackFlags) {
     const { mkdir } = await import("node:fs/promises");
     await mkdir(new URL(backendUrl), { recursive: true });
   }
+  const projectDir = resolve(flags.projectDir);
+  // A fresh writable directory (a pod's volume, a copy for tests): this installation's project.
+  const preparedProjectDir = !existsSync(join(projectDir, "Pulumi.yaml"));
+  if (preparedProjectDir) {
+    const { prepareProjectDir } = await import("../../apply/projectDir.js");
+    await prepareProjectDir(projectDir);
+  }
   return {
-    projectDir: resolve(flags.projectDir),
+    projectDir,
+    preparedProjectDir,
     backendUrl,
     ...applierDirs(workDir),
     passphrase: await passphrase(),

@@ -1,0 +1,140 @@
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { stringify } from "yaml";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildWithoutEngine, type BuiltImage } from "../support/dockerBuild.js";
+import { GENERAL_GROUP, type TestEmulator, testEmulator } from "../support/emulator.js";
+import { tempDir } from "../support/tempDir.js";
+
+const run = promisify(execFile);
+const BUILD_ARGS = { VERSION: "1.2.3-test", COMMIT: "c0ffee123456", BUILD_DATE: "2026-11-24T00:00:00Z" };
+const AARCH64 = 0xb7;
+const X86_64 = 0x3e;
+
+async function elfMachine(path: string): Promise<number> {
+  const head = await readFile(path);
+  expect(head.subarray(0, 4).toString("latin1")).toBe("\x7fELF");
+  return head.readUInt16LE(18);
+}
+
+/**
+ * The Dockerfile built stage by stage on this machine (no container engine here; see
+ * test/support/dockerBuild.ts), then its runtime stage's contents run as the image would run them:
+ * the entrypoint, with only the image's environment, and a real Pulumi update from what it holds.
+ */
+describe("the image, built from the Dockerfile without a container engine", () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let image: BuiltImage;
+  let app: string;
+  let imageEnv: NodeJS.ProcessEnv;
+  const entrypoint = (...args: string[]) => {
+    const [, script = ""] = image.entrypoint;
+    // /nodejs/bin/node, the distroless Node.js 24, is the one running the tests.
+    return run(process.execPath, [join(image.roots.runtime ?? "", script), ...args], { env: imageEnv });
+  };
+
+  beforeAll(async () => {
+    dir = await tempDir("image-build");
+    image = await buildWithoutEngine({ dir: dir.path, args: { ...BUILD_ARGS, TARGETARCH: "amd64" } });
+    app = join(image.roots.runtime ?? "", "app");
+    imageEnv = {
+      ...image.env,
+      PATH: (image.env.PATH ?? "").replace("/nodejs/bin", join(process.execPath, "..")),
+      HOME: join(dir.path, "home"),
+    };
+  }, 900_000);
+
+  afterAll(async () => {
+    await dir?.remove();
+  });
+
+  it("prints the version, commit and build date it was built with, and its help", async () => {
+    expect((await entrypoint("--version")).stdout).toBe(
+      `vpsie-autoscaler ${BUILD_ARGS.VERSION} (commit ${BUILD_ARGS.COMMIT}, built ${BUILD_ARGS.BUILD_DATE})\n`,
+    );
+    expect((await entrypoint("--help")).stdout).toMatch(/Usage: vpsie-autoscaler[\s\S]*\brun\b/);
+    expect(image.cmd[0]).toBe("run");
+  });
+
+  it("holds the CLI and its plugins for the target architecture, and no development dependencies", async () => {
+    for (const binary of ["pulumi", "pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs"])
+      expect(await elfMachine(join(app, "pulumi", "bin", binary)), binary).toBe(X86_64);
+    // (typescript stays: @pulumi/pulumi needs it at run time to serialize the dynamic providers.)
+    for (const dev of ["vitest", "eslint", "@pulumi/kubernetes", "dockerfile-ast", "node"])
+      expect(existsSync(join(app, "node_modules", dev)), dev).toBe(false);
+    expect(existsSync(join(app, "dist", "bench"))).toBe(false);
+    expect(existsSync(join(app, "dist", "scaler", "cli", "main.js"))).toBe(true);
+  });
+
+  describe("a scale action from the image's contents", () => {
+    let sim: TestEmulator;
+    beforeAll(async () => {
+      sim = await testEmulator();
+    });
+    afterAll(async () => {
+      await sim?.stop();
+    });
+
+    it("runs a Pulumi update with the image's pulumi, launcher, language host and dynamic provider", async () => {
+      // A fresh volume, as in the pod: the command prepares the project directory itself.
+      const project = join(dir.path, "volume", "project");
+      await mkdir(join(project, "stacks"), { recursive: true });
+      await writeFile(
+        join(project, "stacks", "Pulumi.general.yaml"),
+        stringify({ config: { "vpsie-autoscaler:nodeGroups": [{ ...GENERAL_GROUP, minNodes: 0 }] } }),
+      );
+      const state = join(dir.path, "volume", "state");
+      await mkdir(state, { recursive: true });
+      const scale = await run(
+        process.execPath,
+        [
+          join(image.roots.runtime ?? "", image.entrypoint[1] ?? ""),
+          "scale",
+          "--group",
+          "general",
+          "--add",
+          "1",
+          "--reason",
+          "from the image",
+          "--project-dir",
+          project,
+          "--backend",
+          `file://${state}`,
+        ],
+        {
+          env: {
+            ...imageEnv,
+            VPSIE_API_URL: sim.url,
+            VPSIE_TOKEN: "demo-token",
+            PULUMI_CONFIG_PASSPHRASE: "image",
+          },
+        },
+      );
+      expect(scale.stdout).toMatch(/^scale-up general 0 → 1 \(\+general-[0-9a-f]{4}\): from the image$/m);
+      const workers = (await sim.client().getCluster(GENERAL_GROUP.cluster))?.nodes.filter(
+        (n) => n.nodeType === "slave",
+      );
+      expect(workers).toHaveLength(1);
+    }, 180_000);
+  });
+});
+
+describe("the Go stage for linux/arm64", () => {
+  it("cross-compiles pulumi and the plugin launcher for AArch64 with cgo off, on this amd64 machine", async () => {
+    const dir = await tempDir("image-arm64");
+    try {
+      const image = await buildWithoutEngine({
+        dir: dir.path,
+        args: { ...BUILD_ARGS, TARGETARCH: "arm64" },
+        target: "pulumi",
+      });
+      for (const binary of ["pulumi", "nodeplugin"])
+        expect(await elfMachine(join(image.roots.pulumi ?? "", "out", binary)), binary).toBe(AARCH64);
+    } finally {
+      await dir.remove();
+    }
+  }, 1_200_000);
+});
