@@ -9,7 +9,14 @@ import { join } from "node:path";
 import { VpsieClient } from "../../provider/vpsie/client.js";
 import type { NodeGroupConfig } from "../../stacks/nodeGroupsConfig.js";
 import { type EngineOptions, selectProjectStack } from "../pulumi/workspace.js";
-import { intentAbandoned, readIntent, withIntent } from "./intents.js";
+import {
+  fileIntents,
+  INTENT_STALE_MS,
+  intentAbandoned,
+  intentIsOurs,
+  type IntentStore,
+  withIntent,
+} from "./intents.js";
 import { describeLock, listLocks } from "./locks.js";
 import { recoverStack, type RecoveryReport } from "./recovery.js";
 import type { ScalerMetrics } from "../observability/metrics.js";
@@ -50,13 +57,15 @@ export class StackLockedError extends Error {
 export interface ApplierOptions extends EngineOptions {
   /** The project: Pulumi.yaml and stacks/Pulumi.<stack>.yaml. */
   projectDir: string;
-  /** The scaler's own directory for update intents; persistent, so a restart finds them. */
+  /** The scaler's own directory for update intents (unless `intents` says where); persistent, so a restart finds them. */
   stateDir: string;
   /** How long to wait for a lock someone else holds before reporting it (default 2 min). */
   lockWaitMs?: number;
   progress?: (message: string) => void;
   client?: VpsieClient;
   metrics?: ScalerMetrics;
+  /** Where update intents are kept when not in files under stateDir (in a cluster: a ConfigMap). */
+  intents?: IntentStore;
   /** Where a stack's new member list must be durable before its update runs (in a cluster: a ConfigMap). */
   publishStackConfig?: PublishStackConfig;
 }
@@ -80,7 +89,6 @@ export class Applier {
   readonly #options: ApplierOptions;
   readonly #running = new Map<string, Promise<void>>();
   readonly #queued = new Map<string, Queued>();
-  readonly #recovered = new Set<string>();
   #client?: VpsieClient;
 
   constructor(options: ApplierOptions) {
@@ -92,8 +100,8 @@ export class Applier {
     this.#options.progress?.(message);
   }
 
-  get #intentsDir(): string {
-    return this.#options.stateDir;
+  get #intents(): IntentStore {
+    return this.#options.intents ?? fileIntents(this.#options.stateDir);
   }
 
   /** Applies the request, merged with others for the same group that queue behind a running update. */
@@ -134,7 +142,7 @@ export class Applier {
 
   /** Recovers an update a previous scaler left unfinished; runs once per stack per process, and on demand. */
   async recover(group: string): Promise<RecoveryReport | undefined> {
-    const intent = await readIntent(this.#intentsDir, group);
+    const intent = await this.#intents.read(group);
     if (!intent || !intentAbandoned(intent)) return undefined;
     const config = (await readNodeGroups(this.#options.projectDir, group)).find((g) => g.name === group);
     if (!config) return undefined;
@@ -144,7 +152,7 @@ export class Applier {
       stackName: group,
       group: config,
       backendUrl: this.#options.backendUrl,
-      intentsDir: this.#intentsDir,
+      intents: this.#intents,
       client: this.#client,
       progress: (m) => this.#progress(m),
     });
@@ -155,6 +163,32 @@ export class Applier {
     const outputs = await (await this.#stack(group)).outputs();
     const groups = (outputs.groups?.value ?? {}) as Record<string, { nodes?: Record<string, string> }>;
     return groups[group]?.nodes ?? {};
+  }
+
+  /**
+   * Before an update: an intent another scaler left means its update may still run. Waits while its
+   * heartbeat is fresh (another replica's update, or one that stopped less than INTENT_STALE_MS ago),
+   * then recovers what it left, so that its lock is never taken for a person's and never broken early.
+   */
+  async #afterPredecessor(group: string): Promise<void> {
+    const deadline = Date.now() + INTENT_STALE_MS + 30_000;
+    for (let reported = false; ; reported = true) {
+      const intent = await this.#intents.read(group);
+      if (!intent || intentIsOurs(intent)) return;
+      if (intentAbandoned(intent)) {
+        await this.recover(group);
+        return;
+      }
+      if (Date.now() > deadline)
+        throw new StackLockedError(
+          `stack ${group}: an update by ${intent.host} (pid ${intent.pid}, "${intent.message}") has kept its heartbeat since ${intent.startedAt}; not starting another`,
+        );
+      if (!reported)
+        this.#progress(
+          `stack ${group}: an update by ${intent.host} (pid ${intent.pid}) started ${intent.startedAt}; waiting for it to finish or be abandoned`,
+        );
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
   }
 
   /** Runs `work`; while a lock someone else holds blocks it, waits within the bound, reporting who holds it. */
@@ -183,10 +217,7 @@ export class Applier {
 
   async #update(request: ScaleRequest, requests: number): Promise<ScaleResult> {
     const { projectDir } = this.#options;
-    if (!this.#recovered.has(request.group)) {
-      this.#recovered.add(request.group);
-      await this.recover(request.group);
-    }
+    await this.#afterPredecessor(request.group);
     // A person's edits win: re-read the group as it is now, and touch only its member list.
     const group = (await readNodeGroups(projectDir, request.group)).find((g) => g.name === request.group);
     if (!group) throw new Error(`stack ${request.group} declares no node group ${request.group}`);
@@ -219,7 +250,7 @@ export class Applier {
     const stack = await this.#stack(group.name);
     const endTimer = this.#options.metrics?.updateDuration.startTimer({ group: group.name, kind });
     try {
-      const result = await withIntent(this.#intentsDir, group.name, message, async () => {
+      const result = await withIntent(this.#intents, group.name, message, async () => {
         this.#progress(`previewing ${message}`);
         let output = "";
         const preview = await stack.preview({ diff: true, onOutput: (text) => (output += text) });

@@ -1,8 +1,9 @@
 /**
- * Update intents: a file per stack, written before the scaler starts an update and removed when it
- * ends, with a heartbeat while it runs. After a crash the intent is still there, which is how the
+ * Update intents: one per stack, written before the scaler starts an update and removed when it ends,
+ * with a heartbeat while it runs. After a crash the intent is still there, which is how the
  * next start knows that a lock left on the stack is the crashed scaler's and not a person's.
  */
+import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -16,6 +17,8 @@ const Intent = z.object({
   startedAt: z.string(),
   heartbeatAt: z.string(),
   message: z.string(),
+  /** Which run of the scaler wrote it: a restarted container can have the same host name and pid. */
+  instance: z.string().optional(),
 });
 export type Intent = z.infer<typeof Intent>;
 
@@ -23,34 +26,55 @@ export type Intent = z.infer<typeof Intent>;
 export const INTENT_STALE_MS = 60_000;
 const HEARTBEAT_MS = 10_000;
 
-function intentPath(dir: string, stack: string): string {
-  return join(dir, "updates", `${stack}.json`);
+/** Where intents are kept: files on the scaler's disk, or (in a cluster) a ConfigMap every replica reads. */
+export interface IntentStore {
+  read(stack: string): Promise<Intent | undefined>;
+  write(intent: Intent): Promise<void>;
+  remove(stack: string): Promise<void>;
 }
 
-export async function readIntent(dir: string, stack: string): Promise<Intent | undefined> {
-  const text = await readFile(intentPath(dir, stack), "utf8").catch(() => undefined);
+/** An intent as stored; anything else (a torn or foreign entry) is no intent. */
+export function parseIntent(text: string | undefined): Intent | undefined {
   if (text === undefined) return undefined;
-  const parsed = Intent.safeParse(JSON.parse(text));
-  return parsed.success ? parsed.data : undefined;
+  try {
+    const parsed = Intent.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
-async function write(dir: string, intent: Intent): Promise<void> {
-  const path = intentPath(dir, intent.stack);
-  await mkdir(join(dir, "updates"), { recursive: true });
-  await writeFile(`${path}.tmp`, JSON.stringify(intent, null, 2));
-  await rename(`${path}.tmp`, path);
+/** One file per stack under `<dir>/updates/`. */
+export function fileIntents(dir: string): IntentStore {
+  const path = (stack: string) => join(dir, "updates", `${stack}.json`);
+  return {
+    read: async (stack) => parseIntent(await readFile(path(stack), "utf8").catch(() => undefined)),
+    write: async (intent) => {
+      await mkdir(join(dir, "updates"), { recursive: true });
+      await writeFile(`${path(intent.stack)}.tmp`, JSON.stringify(intent, null, 2));
+      await rename(`${path(intent.stack)}.tmp`, path(intent.stack));
+    },
+    remove: (stack) => rm(path(stack), { force: true }),
+  };
 }
 
 /** Whether the scaler that wrote the intent can no longer be running its update. */
 export function intentAbandoned(intent: Intent, now = Date.now()): boolean {
-  if (intent.host === hostname() && intent.pid === process.pid) return false;
-  if (intent.host === hostname()) return !processAlive(intent.pid);
+  if (intentIsOurs(intent)) return false;
+  if (intent.host === hostname()) return intent.pid === process.pid || !processAlive(intent.pid);
   return now - Date.parse(intent.heartbeatAt) > INTENT_STALE_MS;
+}
+
+/** This run of the scaler, told apart from an earlier one on the same host with the same pid. */
+const INSTANCE = randomUUID();
+
+export function intentIsOurs(intent: Intent): boolean {
+  return intent.instance === INSTANCE;
 }
 
 /** Records the intent, runs the update, and removes the intent whatever the outcome. */
 export async function withIntent<T>(
-  dir: string,
+  store: IntentStore,
   stack: string,
   message: string,
   work: () => Promise<T>,
@@ -63,21 +87,18 @@ export async function withIntent<T>(
     startedAt: now(),
     heartbeatAt: now(),
     message,
+    instance: INSTANCE,
   };
-  await write(dir, intent);
+  await store.write(intent);
   let beat = Promise.resolve();
   const heartbeat = setInterval(() => {
-    beat = beat.then(() => write(dir, { ...intent, heartbeatAt: now() })).catch(() => undefined);
+    beat = beat.then(() => store.write({ ...intent, heartbeatAt: now() })).catch(() => undefined);
   }, HEARTBEAT_MS);
   try {
     return await work();
   } finally {
     clearInterval(heartbeat);
     await beat;
-    await rm(intentPath(dir, stack), { force: true });
+    await store.remove(stack);
   }
-}
-
-export async function clearIntent(dir: string, stack: string): Promise<void> {
-  await rm(intentPath(dir, stack), { force: true });
 }

@@ -7,7 +7,7 @@ import type { Stack } from "@pulumi/pulumi/automation/index.js";
 import type { VpsieClient } from "../../provider/vpsie/client.js";
 import type { ClusterNode } from "../../provider/vpsie/model.js";
 import type { NodeGroupConfig } from "../../stacks/nodeGroupsConfig.js";
-import { clearIntent, intentAbandoned, readIntent } from "./intents.js";
+import { intentAbandoned, type IntentStore } from "./intents.js";
 import { describeLock, listLocks } from "./locks.js";
 import { PROJECT } from "./stackConfig.js";
 
@@ -63,13 +63,13 @@ export async function recoverStack(options: {
   stackName: string;
   group: NodeGroupConfig;
   backendUrl: string;
-  intentsDir: string;
+  intents: IntentStore;
   client: VpsieClient;
   progress: (message: string) => void;
 }): Promise<RecoveryReport> {
   const { stack, stackName, group, client, progress } = options;
   const report: RecoveryReport = { clearedLocks: [], adopted: [], dropped: [], deletedOrphans: [] };
-  const intent = await readIntent(options.intentsDir, stackName);
+  const intent = await options.intents.read(stackName);
   if (!intent) return { ...report, skipped: "no unfinished update of ours" };
   if (!intentAbandoned(intent))
     return { ...report, skipped: `an update by ${intent.host} (pid ${intent.pid}) is still running` };
@@ -143,6 +143,6 @@ export async function recoverStack(options: {
   await stack.refresh({ message: `recovery: refresh after an interrupted update (${intent.message})` });
   // Finish what the interrupted update set out to do: the stack config already says it.
   await stack.up({ message: `recovery: finish the interrupted update (${intent.message})` });
-  await clearIntent(options.intentsDir, stackName);
+  await options.intents.remove(stackName);
   return report;
 }

@@ -35,6 +35,7 @@ export const RunConfig = z
     scanInterval: z.number().int().min(1).max(59).optional(),
     metricsAddress: z.string().optional(),
     stackConfigMap: z.string().optional(),
+    intentConfigMap: z.string().optional(),
     lease: z
       .object({
         namespace: z.string().optional(),

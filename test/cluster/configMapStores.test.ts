@@ -2,6 +2,8 @@ import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { INTENT_STALE_MS, intentAbandoned, intentIsOurs, withIntent } from "../../scaler/apply/intents.js";
+import { configMapIntents } from "../../scaler/controller/intentConfigMap.js";
 import { StackConfigMap } from "../../scaler/controller/stackConfigMap.js";
 import { startCluster, type TestCluster } from "../support/cluster.js";
 import { tempDir } from "../support/tempDir.js";
@@ -83,5 +85,38 @@ describe("stack config in a ConfigMap", () => {
     await stacks.pull();
     await stacks.publish("a", "a: 5\nedited: by a person\n");
     expect((await dataOf())["Pulumi.a.yaml"]).toBe("a: 5\nedited: by a person\n");
+  });
+
+  it("keeps an update's intent in a ConfigMap while it runs, where another replica reads it, and removes it after", async () => {
+    await core.createNamespacedConfigMap({ namespace: NAMESPACE, body: { metadata: { name: "intents" } } });
+    const intents = configMapIntents(cluster.kubeconfig, NAMESPACE, "intents");
+    const otherReplica = configMapIntents(cluster.kubeconfig, NAMESPACE, "intents");
+    const seen = await withIntent(intents, "general", "scale-up general 1 → 2", async () => {
+      const intent = await otherReplica.read("general");
+      expect(intent && intentIsOurs(intent)).toBe(true);
+      return intent;
+    });
+    expect(seen).toMatchObject({ stack: "general", message: "scale-up general 1 → 2" });
+    expect(await otherReplica.read("general")).toBeUndefined();
+    const data = (await core.readNamespacedConfigMap({ name: "intents", namespace: NAMESPACE })).data ?? {};
+    expect(data).toEqual({});
+
+    // A replica on another host (another pod) that died: abandoned once its heartbeat is stale.
+    const heartbeatAt = new Date(Date.now() - 30_000).toISOString();
+    const dead = {
+      stack: "general",
+      host: "vpsie-autoscaler-6f7c9-x2k4q",
+      pid: 1,
+      instance: "x",
+      startedAt: heartbeatAt,
+      heartbeatAt,
+      message: "m",
+    };
+    await intents.write(dead);
+    const read = await otherReplica.read("general");
+    expect(read).toEqual(dead);
+    expect(intentAbandoned(read!)).toBe(false);
+    expect(intentAbandoned(read!, Date.now() + INTENT_STALE_MS - 30_000 + 1_000)).toBe(true);
+    await intents.remove("general");
   });
 });

@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process";
-import { readdir } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Applier } from "../../scaler/apply/applier.js";
-import { readIntent } from "../../scaler/apply/intents.js";
+import { fileIntents, INTENT_STALE_MS } from "../../scaler/apply/intents.js";
 import { readNodeGroups } from "../../scaler/apply/stackConfig.js";
 import { selectProjectStack } from "../../scaler/pulumi/workspace.js";
 import { repoRoot } from "../../scaler/toolchain/paths.js";
@@ -51,8 +51,10 @@ describe("kill -9 in the middle of an update, then recovery", () => {
     };
   };
 
-  it("leaves no VPSie node orphaned or created twice, and converges", async () => {
-    // Discovery is slow, so the scaler dies after VPSie created the worker and before the state knows it.
+  /** Runs `scale --add N` and kills it, like a pod dying, after VPSie created a worker and before the state knows it. */
+  const crashMidUpdate = async (add: number, reason: string) => {
+    const accepted = async () => (await sim.requests(/add\/slave/)).filter((r) => r.status === 200).length;
+    const before = await accepted();
     await sim.addFaults({ kind: "latency", latencyMs: 4_000, method: "GET", path: "cluster/byId/[^/]+$" });
     const child = spawn(
       process.execPath,
@@ -62,9 +64,9 @@ describe("kill -9 in the middle of an update, then recovery", () => {
         "--group",
         "general",
         "--add",
-        "2",
+        String(add),
         "--reason",
-        "crash test",
+        reason,
         "--project-dir",
         project.dir,
         "--work-dir",
@@ -80,29 +82,25 @@ describe("kill -9 in the middle of an update, then recovery", () => {
     );
     const exited = new Promise((resolve) => child.once("exit", resolve));
     await eventually(
-      "VPSie to accept the first new worker",
-      async () => ((await sim.requests(/add\/slave/)).some((r) => r.status === 200) ? true : undefined),
+      "VPSie to accept a new worker",
+      async () => ((await accepted()) > before ? true : undefined),
       60_000,
     );
-    // Like a pod dying: the scaler and everything it started (the pulumi CLI, its plugins) at once.
     for (const pid of await processTree(child.pid as number)) process.kill(pid, "SIGKILL");
     await exited;
     await sim.clearFaults();
+  };
+  const lockDir = () =>
+    join(project.backendDir, ".pulumi", "locks", "organization", "vpsie-autoscaler", "general");
+  const locks = async () => (await readdir(lockDir())).filter((f) => f.endsWith(".json"));
 
+  it("leaves no VPSie node orphaned or created twice, and converges", async () => {
+    await crashMidUpdate(2, "crash test");
     expect(await workers()).toHaveLength(1);
     expect((await stateNodes()).pending.length).toBeGreaterThan(0);
-    expect(await readIntent(project.engine.stateDir, "general")).toMatchObject({
+    expect(await fileIntents(project.engine.stateDir).read("general")).toMatchObject({
       message: expect.stringMatching(/^scale-up general 0 → 2/),
     });
-    const lockDir = join(
-      project.backendDir,
-      ".pulumi",
-      "locks",
-      "organization",
-      "vpsie-autoscaler",
-      "general",
-    );
-    const locks = async () => (await readdir(lockDir)).filter((f) => f.endsWith(".json"));
     expect(await locks()).toHaveLength(1);
 
     const progress: string[] = [];
@@ -122,6 +120,46 @@ describe("kill -9 in the middle of an update, then recovery", () => {
     expect([...state.ids].sort()).toEqual(vpsie);
     expect(report?.adopted[0]?.identifier).toBe((await workers())[0]?.identifier);
     expect(await locks()).toEqual([]);
-    expect(await readIntent(project.engine.stateDir, "general")).toBeUndefined();
+    expect(await fileIntents(project.engine.stateDir).read("general")).toBeUndefined();
   });
+
+  it("in another pod, waits for the dead scaler's heartbeat to go stale, then recovers and applies", async () => {
+    await crashMidUpdate(1, "crash in another pod");
+    // As if it had run in another pod: its intent and its lock name that pod, and its heartbeat is recent.
+    const pod = "vpsie-autoscaler-6f7c9-x2k4q";
+    const intents = fileIntents(project.engine.stateDir);
+    const intent = await intents.read("general");
+    expect(intent?.message).toMatch(/^scale-up general 2 → 3/);
+    const heartbeatAt = new Date(Date.now() - INTENT_STALE_MS + 8_000).toISOString();
+    await intents.write({ ...intent!, host: pod, instance: "the dead pod", heartbeatAt });
+    for (const name of await locks()) {
+      const path = join(lockDir(), name);
+      await writeFile(path, JSON.stringify({ ...JSON.parse(await readFile(path, "utf8")), hostname: pod }));
+    }
+
+    const progress: string[] = [];
+    const started = Date.now();
+    const result = await new Applier({ ...project.engine, progress: (m) => progress.push(m) }).apply({
+      group: "general",
+      add: 1,
+      remove: [],
+      reason: "after the takeover",
+    });
+    expect(progress.join("\n")).toMatch(
+      new RegExp(
+        `stack general: an update by ${pod} \\(pid \\d+\\) started .*; waiting for it to finish or be abandoned`,
+      ),
+    );
+    expect(progress.join("\n")).toMatch(/recovering stack general: an update started .* did not finish/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(7_000);
+    expect(result.message).toMatch(/^scale-up general 3 → 4 /);
+
+    const vpsie = (await workers()).map((w) => w.identifier).sort();
+    const state = await stateNodes();
+    expect(vpsie).toHaveLength(4);
+    expect(state.pending).toEqual([]);
+    expect([...state.ids].sort()).toEqual(vpsie);
+    expect(await locks()).toEqual([]);
+    expect(await intents.read("general")).toBeUndefined();
+  }, 180_000);
 });

@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
-import { join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { UsageError } from "../usageError.js";
 import { addStackOptions, engine, type StackFlags } from "./stacks.js";
@@ -11,6 +10,19 @@ function seconds(value: string): number {
   if (!Number.isInteger(n) || n < 1 || n > 59)
     throw new InvalidArgumentError("expected whole seconds from 1 to 59");
   return n;
+}
+
+/** A `<namespace>/<name>` flag value, parsed where it enters. */
+function namespacedName(
+  flag: string,
+  value: string | undefined,
+  example: string,
+): { namespace: string; name: string } | undefined {
+  if (value === undefined) return undefined;
+  const [namespace, name, ...rest] = value.split("/");
+  if (!namespace || !name || rest.length > 0)
+    throw new UsageError(`${flag} ${value}: expected <namespace>/<name>, e.g. kube-system/${example}`);
+  return { namespace, name };
 }
 
 export function runCommand(): Command {
@@ -38,6 +50,10 @@ export function runCommand(): Command {
         "keep the stack config files in this ConfigMap (one key Pulumi.<group>.yaml per node group): read every loop, written before every scale action; for a scaler whose disk does not outlive it",
       )
       .option(
+        "--intent-configmap <namespace/name>",
+        "keep update intents in this ConfigMap instead of WORK_DIR: the replica that takes over recovers an update the one that died left unfinished",
+      )
+      .option(
         "--config <file>",
         "YAML configuration: the flags' settings and the planner's (flags given here win)",
       ),
@@ -51,6 +67,7 @@ export function runCommand(): Command {
         leaseDuration: number;
         metricsAddress: string;
         stackConfigmap?: string;
+        intentConfigmap?: string;
         config?: string;
       },
       command: Command,
@@ -81,11 +98,16 @@ export function runCommand(): Command {
         metricsAddress: pick("metricsAddress", flags.metricsAddress, file.metricsAddress),
         stackConfigMap: pick("stackConfigmap", flags.stackConfigmap, file.stackConfigMap),
       };
-      const stackConfigMap = opts.stackConfigMap?.split("/");
-      if (stackConfigMap && (stackConfigMap.length !== 2 || !stackConfigMap[0] || !stackConfigMap[1]))
-        throw new UsageError(
-          `--stack-configmap ${opts.stackConfigMap}: expected <namespace>/<name>, e.g. kube-system/vpsie-autoscaler-stacks`,
-        );
+      const stackConfigMap = namespacedName(
+        "--stack-configmap",
+        opts.stackConfigMap,
+        "vpsie-autoscaler-stacks",
+      );
+      const intentConfigMap = namespacedName(
+        "--intent-configmap",
+        pick("intentConfigmap", flags.intentConfigmap, file.intentConfigMap),
+        "vpsie-autoscaler-intents",
+      );
       const [
         { KubeConfig },
         { VpsieClient },
@@ -103,6 +125,7 @@ export function runCommand(): Command {
       ]);
       const { LeaderElector } = await import("../../controller/leaderElection.js");
       const { StackConfigMap, StackConfigMapError } = await import("../../controller/stackConfigMap.js");
+      const { configMapIntents } = await import("../../controller/intentConfigMap.js");
       const { ScalerMetrics } = await import("../../observability/metrics.js");
       const { startObservabilityServer } = await import("../../observability/server.js");
       const metrics = new ScalerMetrics();
@@ -139,18 +162,13 @@ export function runCommand(): Command {
       }
       const settings = await engine(opts);
       const log = createLogger("vpsie-autoscaler");
-      if (!existsSync(join(settings.projectDir, "Pulumi.yaml"))) {
-        // A fresh writable directory (a pod's volume): this installation's project, stacks/ empty.
-        const { prepareProjectDir } = await import("../../apply/projectDir.js");
-        await prepareProjectDir(settings.projectDir);
-        log.info(`prepared the project directory ${settings.projectDir}`);
-      }
+      if (settings.preparedProjectDir) log.info(`prepared the project directory ${settings.projectDir}`);
       let stacks: InstanceType<typeof StackConfigMap> | undefined;
       if (stackConfigMap) {
         stacks = new StackConfigMap(
           kubeconfig,
-          stackConfigMap[0] ?? "",
-          stackConfigMap[1] ?? "",
+          stackConfigMap.namespace,
+          stackConfigMap.name,
           settings.projectDir,
         );
         try {
@@ -167,6 +185,8 @@ export function runCommand(): Command {
         metrics,
         progress: (m) => log.info(m),
         publishStackConfig: stacks && ((stack, after) => stacks.publish(stack, after)),
+        intents:
+          intentConfigMap && configMapIntents(kubeconfig, intentConfigMap.namespace, intentConfigMap.name),
       });
       const controller = new Controller({
         metrics,
