@@ -89,6 +89,12 @@ export function installVpsieAutoscaler(args: InstallArgs, opts: pulumi.Component
           resourceNames: [`${NAME}-status`, `${NAME}-stacks`],
           verbs: ["get", "update"],
         },
+        {
+          apiGroups: [""],
+          resources: ["configmaps"],
+          resourceNames: [`${NAME}-intents`],
+          verbs: ["get", "patch"],
+        },
       ],
     },
     inNamespace,
@@ -107,6 +113,7 @@ export function installVpsieAutoscaler(args: InstallArgs, opts: pulumi.Component
     projectDir: `${STATE_DIR}/project`,
     workDir: `${STATE_DIR}/work`,
     stackConfigMap: `${namespace}/${NAME}-stacks`,
+    intentConfigMap: `${namespace}/${NAME}-intents`,
     ...DEFAULT_SETTINGS,
     lease: { namespace, name: NAME, durationSeconds: 15 },
     ...args.settings,
@@ -116,12 +123,15 @@ export function installVpsieAutoscaler(args: InstallArgs, opts: pulumi.Component
     { metadata: metadata(`${NAME}-config`), data: { "config.yaml": stringify(settings) } },
     inNamespace,
   );
-  // Its keys are the scaler's and people's, never this program's: it declares none.
-  const stacks = new k8s.core.v1.ConfigMap(
-    `${NAME}-stacks`,
-    { metadata: metadata(`${NAME}-stacks`) },
-    { ...inNamespace, ignoreChanges: ["data"] },
-  );
+  // Their keys are the scaler's and people's, never this program's: it declares none.
+  const scalersConfigMap = (suffix: string) =>
+    new k8s.core.v1.ConfigMap(
+      `${NAME}-${suffix}`,
+      { metadata: metadata(`${NAME}-${suffix}`) },
+      { ...inNamespace, ignoreChanges: ["data"] },
+    );
+  const stacks = scalersConfigMap("stacks");
+  const intents = scalersConfigMap("intents");
 
   const secretEnv = (key: string, optional: boolean) => ({
     name: key,
@@ -234,7 +244,7 @@ export function installVpsieAutoscaler(args: InstallArgs, opts: pulumi.Component
         },
       },
     },
-    { parent, dependsOn: [config, stacks, serviceAccount] },
+    { parent, dependsOn: [config, stacks, intents, serviceAccount] },
   );
   new k8s.policy.v1.PodDisruptionBudget(
     NAME,

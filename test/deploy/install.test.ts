@@ -198,6 +198,7 @@ describe("installing deploy/base, and the scaler as its ServiceAccount", () => {
         `workDir: ${workDir}`,
         `backend: ${backendUrl}`,
         "stackConfigMap: kube-system/vpsie-autoscaler-stacks",
+        "intentConfigMap: kube-system/vpsie-autoscaler-intents",
         "scanInterval: 2",
         "metricsAddress: 127.0.0.1:0",
         "scaleUp: { newPodDelay: 0s }",
@@ -296,6 +297,7 @@ describe("installing deploy/base, and the scaler as its ServiceAccount", () => {
       "update leases",
       "get configmaps",
       "update configmaps",
+      "patch configmaps",
     ])
       expect(
         [...calls.keys()],
