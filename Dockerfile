@@ -76,7 +76,10 @@ COPY --from=build /src/dist/scaler/toolchain/languageHost.js /app/pulumi/bin/pul
 COPY --from=build /src/dist/scaler/toolchain/dynamicProviderHost.js /app/pulumi/bin/pulumi-resource-pulumi-nodejs.mjs
 # A small young generation for every Node.js process of an update (the scaler, the language host, the
 # program, the dynamic provider): about 100 MiB less at the peak, within the 512Mi limit (npm run bench).
+# USER: pulumi (built without cgo) names the stack's lock holder from /etc/passwd, else from $USER; this
+# also serves a runAsUser that the image's passwd does not list.
 ENV PATH=/app/pulumi/bin:/nodejs/bin:/usr/local/bin:/usr/bin:/bin \
+    USER=nonroot \
     NODE_ENV=production \
     NODE_OPTIONS=--max-semi-space-size=2 \
     VPSIE_AUTOSCALER_WORK_DIR=/var/lib/vpsie-autoscaler/work \

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { stringify } from "yaml";
@@ -78,19 +78,34 @@ describe("the image, built from the Dockerfile without a container engine", () =
       await sim?.stop();
     });
 
-    it("runs a Pulumi update with the image's pulumi, launcher, language host and dynamic provider", async () => {
-      // A fresh volume, as in the pod: the command prepares the project directory itself.
-      const project = join(dir.path, "volume", "project");
+    it("runs a Pulumi update as 65532:65532 with the image's pulumi and plugins, writing only to its volume", async () => {
+      if (process.getuid?.() !== 0)
+        throw new Error(
+          "running the image's contents as user 65532 needs root (setpriv), as CI runs the tests",
+        );
+      // The pod's volume, as the Deployment mounts it, is the only place the user may write; the
+      // image's own files stay root's (its read-only root filesystem), and so does HOME.
+      const volume = join(image.roots.runtime ?? "", "var", "lib", "vpsie-autoscaler");
+      const project = join(volume, "project");
+      const state = join(volume, "state");
       await mkdir(join(project, "stacks"), { recursive: true });
+      await mkdir(state, { recursive: true });
+      // A fresh volume, as in the pod: the command prepares the project directory itself.
       await writeFile(
         join(project, "stacks", "Pulumi.general.yaml"),
         stringify({ config: { "vpsie-autoscaler:nodeGroups": [{ ...GENERAL_GROUP, minNodes: 0 }] } }),
       );
-      const state = join(dir.path, "volume", "state");
-      await mkdir(state, { recursive: true });
+      await run("chown", ["-R", "65532:65532", volume]);
+      await chmod(dir.path, 0o755);
+      const home = join(dir.path, "home");
+      await mkdir(home, { recursive: true });
       const scale = await run(
-        process.execPath,
+        "setpriv",
         [
+          "--reuid=65532",
+          "--regid=65532",
+          "--clear-groups",
+          process.execPath,
           join(image.roots.runtime ?? "", image.entrypoint[1] ?? ""),
           "scale",
           "--group",
@@ -107,6 +122,7 @@ describe("the image, built from the Dockerfile without a container engine", () =
         {
           env: {
             ...imageEnv,
+            HOME: home,
             VPSIE_API_URL: sim.url,
             VPSIE_TOKEN: "demo-token",
             PULUMI_CONFIG_PASSPHRASE: "image",
