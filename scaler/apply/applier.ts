@@ -89,19 +89,17 @@ export class Applier {
   readonly #options: ApplierOptions;
   readonly #running = new Map<string, Promise<void>>();
   readonly #queued = new Map<string, Queued>();
+  readonly #intents: IntentStore;
   #client?: VpsieClient;
 
   constructor(options: ApplierOptions) {
     this.#options = options;
     this.#client = options.client;
+    this.#intents = options.intents ?? fileIntents(options.stateDir);
   }
 
   #progress(message: string): void {
     this.#options.progress?.(message);
-  }
-
-  get #intents(): IntentStore {
-    return this.#options.intents ?? fileIntents(this.#options.stateDir);
   }
 
   /** Applies the request, merged with others for the same group that queue behind a running update. */

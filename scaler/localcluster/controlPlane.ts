@@ -31,8 +31,6 @@ export interface ClusterRecord {
   dir: string;
   server: string;
   kubeconfig: string;
-  /** The API server's audit log (JSON lines, Metadata level): who called what, and the answer. */
-  auditLog: string;
   kubernetesVersion: string;
   startedAt: string;
   /** Seconds from the first process to a ready API server and running controllers. */
@@ -201,7 +199,6 @@ export async function clusterUp(
     dir,
     server: `https://127.0.0.1:${ports.apiserver}`,
     kubeconfig: join(dir, "kubeconfig"),
-    auditLog: join(dir, "logs", "audit.log"),
     kubernetesVersion: tools.kubernetesVersion,
     startedAt: new Date(started).toISOString(),
     startupSeconds: Math.round((Date.now() - started) / 100) / 10,

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { chmod, readFile, realpath, rm, writeFile } from "node:fs/promises";
 import { basename, delimiter, dirname, join } from "node:path";
 import { isExecutable, onPath, versionOutput } from "./binaries.js";
@@ -50,8 +51,8 @@ async function missingPlugins(pulumi: string): Promise<string[]> {
   const missing: string[] = [];
   for (const plugin of Object.keys(BUNDLED_PLUGIN_SCRIPTS)) {
     const dir = dirname(pulumi);
-    const script = await readFile(join(dir, `${plugin}.mjs`)).catch(() => undefined);
-    if (!(await isExecutable(join(dir, plugin))) || !script) missing.push(plugin);
+    if (!(await isExecutable(join(dir, plugin))) || !existsSync(join(dir, `${plugin}.mjs`)))
+      missing.push(plugin);
   }
   return missing;
 }

@@ -1,41 +1,13 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Copy, DockerfileParser, type Instruction } from "dockerfile-ast";
+import { Arg, Copy, type Instruction } from "dockerfile-ast";
 import { beforeAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../../scaler/toolchain/paths.js";
 import { BUNDLED_PLUGIN_SCRIPTS, requiredPulumiVersion } from "../../scaler/toolchain/pulumi.js";
+import { type DockerfileStage, dockerfileStages } from "../support/dockerBuild.js";
 
-interface Stage {
-  name: string | null;
-  image: string | null;
-  platform: string | null;
-  instructions: Instruction[];
-}
-
-function stages(text: string): { initialArgs: string[]; stages: Stage[] } {
-  const dockerfile = DockerfileParser.parse(text);
-  const result: Stage[] = [];
-  for (const from of dockerfile.getFROMs()) {
-    const start = from.getRange().start.line;
-    result.push({
-      name: from.getBuildStage(),
-      image: from.getImage(),
-      platform: from.getPlatformFlag()?.getValue() ?? null,
-      instructions: dockerfile.getInstructions().filter((i) => i.getRange().start.line >= start),
-    });
-  }
-  // Each stage's instructions end where the next one begins.
-  result.forEach((stage, i) => {
-    const next = result[i + 1]?.instructions[0]?.getRange().start.line ?? Number.POSITIVE_INFINITY;
-    stage.instructions = stage.instructions.filter((ins) => ins.getRange().start.line < next);
-  });
-  return {
-    initialArgs: dockerfile.getInitialARGs().map((a) => a.getProperty()?.getName() ?? ""),
-    stages: result,
-  };
-}
-
-const keyword = (stage: Stage, word: string) => stage.instructions.filter((i) => i.getKeyword() === word);
+const keyword = (stage: DockerfileStage, word: string) =>
+  stage.instructions.filter((i) => i.getKeyword() === word);
 /** An instruction's arguments as written, with COPY's --from (the parser keeps flags apart). */
 const content = (i: Instruction) => {
   const from = i instanceof Copy ? i.getFromFlag()?.getValue() : undefined;
@@ -44,28 +16,28 @@ const content = (i: Instruction) => {
 
 describe("the Dockerfile", () => {
   let text: string;
-  let parsed: ReturnType<typeof stages>;
-  let runtime: Stage;
+  let parsed: ReturnType<typeof dockerfileStages>;
+  let runtime: DockerfileStage;
 
   beforeAll(async () => {
     text = await readFile(join(repoRoot, "Dockerfile"), "utf8");
-    parsed = stages(text);
+    parsed = dockerfileStages(text);
     const last = parsed.stages.at(-1);
     if (!last) throw new Error("the Dockerfile has no stage");
     runtime = last;
   });
 
   it("builds in stages on the build platform, and only the runtime stage is for the target", () => {
-    expect(parsed.stages.map((s) => s.name)).toEqual(["build", "pulumi", null]);
+    expect(parsed.stages.map((s) => s.from.getBuildStage())).toEqual(["build", "pulumi", null]);
     for (const stage of parsed.stages.slice(0, -1))
-      expect(stage.platform, stage.name ?? "").toBe("$BUILDPLATFORM");
-    expect(runtime.platform).toBeNull();
+      expect(stage.from.getPlatformFlag()?.getValue(), stage.name).toBe("$BUILDPLATFORM");
+    expect(runtime.from.getPlatformFlag()).toBeNull();
   });
 
   it("cross-compiles the pulumi CLI and the plugin launcher for TARGETARCH without cgo or emulation", () => {
     const go = parsed.stages[1];
     if (!go) throw new Error("no Go stage");
-    expect(go.image).toMatch(/^golang:\$\{GO_VERSION\}/);
+    expect(go.from.getImage()).toMatch(/^golang:\$\{GO_VERSION\}/);
     expect(keyword(go, "ARG").map(content)).toEqual(expect.arrayContaining(["TARGETARCH", "PULUMI_VERSION"]));
     const build = keyword(go, "RUN")
       .map(content)
@@ -80,7 +52,7 @@ describe("the Dockerfile", () => {
     expect(pinned).toBe(requiredPulumiVersion());
     const goMod = await readFile(join(repoRoot, "tools", "pulumi", "go.mod"), "utf8");
     expect(goMod).toContain(`github.com/pulumi/pulumi/pkg/v3 v${pinned}`);
-    expect(parsed.initialArgs).toEqual(
+    expect(parsed.initial.flatMap((i) => (i instanceof Arg ? [i.getProperty()?.getName()] : []))).toEqual(
       expect.arrayContaining(["NODE_VERSION", "GO_VERSION", "PULUMI_VERSION"]),
     );
   });
@@ -97,7 +69,7 @@ describe("the Dockerfile", () => {
   });
 
   it("runs on distroless Node.js 24 as 65532:65532, with no shell: no RUN, exec-form entrypoint", () => {
-    expect(runtime.image).toMatch(/^gcr\.io\/distroless\/nodejs24-debian\d+:nonroot$/);
+    expect(runtime.from.getImage()).toMatch(/^gcr\.io\/distroless\/nodejs24-debian\d+:nonroot$/);
     expect(keyword(runtime, "RUN")).toEqual([]);
     expect(keyword(runtime, "USER").map(content)).toEqual(["65532:65532"]);
     const [entrypoint] = keyword(runtime, "ENTRYPOINT").map(content);

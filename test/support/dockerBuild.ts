@@ -11,7 +11,7 @@ import { cp, mkdir, readdir, readFile, stat } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative } from "node:path";
 import { promisify } from "node:util";
 import dockerignoreModule from "@balena/dockerignore";
-import { Arg, Copy, DockerfileParser, Env, type Instruction } from "dockerfile-ast";
+import { Arg, Copy, DockerfileParser, Env, type From, type Instruction } from "dockerfile-ast";
 import { repoRoot } from "../../scaler/toolchain/paths.js";
 
 const run = promisify(execFile);
@@ -37,12 +37,16 @@ export interface BuiltImage {
   cmd: string[];
 }
 
-interface Stage {
+export interface DockerfileStage {
+  /** Its `AS` name; the last, unnamed stage is "runtime". */
   name: string;
+  from: From;
+  /** Its instructions after FROM. */
   instructions: Instruction[];
 }
 
-function stagesOf(text: string): { initial: Instruction[]; stages: Stage[] } {
+/** A Dockerfile split into the instructions before the first FROM (global ARGs) and its stages. */
+export function dockerfileStages(text: string): { initial: Instruction[]; stages: DockerfileStage[] } {
   const dockerfile = DockerfileParser.parse(text);
   const all = dockerfile.getInstructions();
   const froms = dockerfile.getFROMs();
@@ -51,6 +55,7 @@ function stagesOf(text: string): { initial: Instruction[]; stages: Stage[] } {
     const end = froms[i + 1]?.getRange().start.line ?? Number.POSITIVE_INFINITY;
     return {
       name: from.getBuildStage() ?? "runtime",
+      from,
       instructions: all.filter((ins) => ins.getRange().start.line > start && ins.getRange().start.line < end),
     };
   });
@@ -79,7 +84,7 @@ function machineSettings(): Record<string, string> {
 export async function buildWithoutEngine(options: BuildOptions): Promise<BuiltImage> {
   const text = await readFile(join(repoRoot, "Dockerfile"), "utf8");
   const ignored = dockerignore().add((await readFile(join(repoRoot, ".dockerignore"), "utf8")).split("\n"));
-  const { initial, stages } = stagesOf(text);
+  const { initial, stages } = dockerfileStages(text);
   const globalArgs: Record<string, string> = {};
   for (const arg of initial.filter((i): i is Arg => i instanceof Arg)) {
     const property = arg.getProperty();

@@ -97,6 +97,7 @@ export function runCommand(): Command {
         leaseDuration: pick("leaseDuration", flags.leaseDuration, file.lease?.durationSeconds),
         metricsAddress: pick("metricsAddress", flags.metricsAddress, file.metricsAddress),
         stackConfigMap: pick("stackConfigmap", flags.stackConfigmap, file.stackConfigMap),
+        intentConfigMap: pick("intentConfigmap", flags.intentConfigmap, file.intentConfigMap),
       };
       const stackConfigMap = namespacedName(
         "--stack-configmap",
@@ -105,7 +106,7 @@ export function runCommand(): Command {
       );
       const intentConfigMap = namespacedName(
         "--intent-configmap",
-        pick("intentConfigmap", flags.intentConfigmap, file.intentConfigMap),
+        opts.intentConfigMap,
         "vpsie-autoscaler-intents",
       );
       const [
