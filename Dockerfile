@@ -7,13 +7,14 @@
 #
 # The build stages run on the build platform and cross-compile or copy for the target: no emulation.
 # PULUMI_VERSION must equal the @pulumi/pulumi of package-lock.json and the pulumi/pkg/v3 of
-# tools/pulumi/go.mod (a test checks it): the Automation API and the engine speak one protocol version.
+# provider/pulumi/engine/go.mod (a test checks it): the Automation API and the engine speak one protocol version.
 ARG NODE_VERSION=24.21.0
 ARG GO_VERSION=1.26.8
 ARG PULUMI_VERSION=3.259.0
 
-# The TypeScript build. Every dependency is plain JavaScript (no native addons), so node_modules
-# built here serves both architectures.
+# The TypeScript build of the product only (tsconfig.build.json: provider/, stacks/, scaler/); the
+# development code in dev/ is not copied. Every dependency is plain JavaScript (no native addons), so
+# node_modules built here serves both architectures.
 FROM --platform=$BUILDPLATFORM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
@@ -22,18 +23,14 @@ COPY tsconfig.json tsconfig.build.json Pulumi.yaml ./
 COPY scripts/ scripts/
 COPY bin/ bin/
 COPY provider/ provider/
-COPY emulator/ emulator/
 COPY stacks/ stacks/
 COPY scaler/ scaler/
-COPY deploy/ deploy/
-COPY bench/ bench/
 ARG VERSION=dev
 ARG COMMIT=unknown
 ARG BUILD_DATE=unknown
 RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json \
  && VERSION="$VERSION" COMMIT="$COMMIT" BUILD_DATE="$BUILD_DATE" node scripts/write-build-info.js \
- && npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
- && rm -rf dist/bench dist/deploy
+ && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 # The pulumi CLI and the Node.js plugin launcher, from Go modules, for the target architecture.
 FROM --platform=$BUILDPLATFORM golang:${GO_VERSION}-bookworm AS pulumi
@@ -41,10 +38,10 @@ ARG TARGETOS
 ARG TARGETARCH
 ARG PULUMI_VERSION
 ENV GOTOOLCHAIN=local GOFLAGS=-mod=readonly CGO_ENABLED=0
-WORKDIR /src/tools/pulumi
+WORKDIR /src/provider/pulumi/engine
 # No `go mod download`: it would fetch every module go.mod lists, and some of those versions are not
 # served by every module proxy; the build fetches only what it compiles (into the cache mount).
-COPY tools/pulumi/ ./
+COPY provider/pulumi/engine/ ./
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} go build -trimpath \
       -tags osusergo,grpcnotrace \
@@ -72,8 +69,8 @@ COPY --from=build /src/node_modules/ node_modules/
 COPY --from=pulumi /out/pulumi /app/pulumi/bin/pulumi
 COPY --from=pulumi /out/nodeplugin /app/pulumi/bin/pulumi-language-nodejs
 COPY --from=pulumi /out/nodeplugin /app/pulumi/bin/pulumi-resource-pulumi-nodejs
-COPY --from=build /src/dist/scaler/toolchain/languageHost.js /app/pulumi/bin/pulumi-language-nodejs.mjs
-COPY --from=build /src/dist/scaler/toolchain/dynamicProviderHost.js /app/pulumi/bin/pulumi-resource-pulumi-nodejs.mjs
+COPY --from=build /src/dist/provider/pulumi/plugins/languageHost.js /app/pulumi/bin/pulumi-language-nodejs.mjs
+COPY --from=build /src/dist/provider/pulumi/plugins/dynamicProviderHost.js /app/pulumi/bin/pulumi-resource-pulumi-nodejs.mjs
 # A small young generation for every Node.js process of an update (the scaler, the language host, the
 # program, the dynamic provider): about 100 MiB less at the peak, within the 512Mi limit (npm run bench).
 # USER: pulumi (built without cgo) names the stack's lock holder from /etc/passwd, else from $USER; this

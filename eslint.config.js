@@ -17,6 +17,23 @@ export default tseslint.config(
     },
   },
   {
+    // The product (what the image holds) never imports development code: dev/ is not in the image.
+    files: ["provider/**/*.ts", "stacks/**/*.ts", "scaler/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["**/dev/**"],
+              message: "the product never imports development code (dev/ is not in the image)",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // vitest's asymmetric matchers (expect.any, expect.objectContaining) are typed `any`.
     files: ["test/**/*.ts"],
     rules: {

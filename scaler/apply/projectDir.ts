@@ -1,7 +1,7 @@
 import { copyFile, mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { repoRoot } from "../toolchain/paths.js";
+import { repoRoot } from "../tools/paths.js";
 
 /**
  * A project directory of its own (for the demo, tests, or a read-only installation): this

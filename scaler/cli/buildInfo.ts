@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { readManifest, repoRoot } from "../toolchain/paths.js";
+import { readManifest, repoRoot } from "../tools/paths.js";
 
 const BuildInfo = z.object({ version: z.string(), commit: z.string(), buildDate: z.string() });
 export type BuildInfo = z.infer<typeof BuildInfo>;

@@ -1,15 +1,13 @@
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { Command, CommanderError, Option } from "commander";
 import { VpsieError } from "../../provider/vpsie/errors.js";
-import { ToolMissingError } from "../toolchain/errors.js";
+import { ToolMissingError } from "../tools/errors.js";
 import { buildInfo } from "./buildInfo.js";
-import { clusterCommand } from "./commands/cluster.js";
-import { demoCommand } from "./commands/demo.js";
 import { planCommand } from "./commands/plan.js";
 import { runCommand } from "./commands/run.js";
 import { historyCommand, previewCommand, scaleCommand } from "./commands/stacks.js";
-import { toolsCommand } from "./commands/tools.js";
 import { vpsieCommand } from "./commands/vpsie.js";
-import { vpsieSimCommand } from "./commands/vpsieSim.js";
 import { ExitCode } from "./exitCodes.js";
 import { UsageError } from "./usageError.js";
 
@@ -18,7 +16,18 @@ function versionText(): string {
   return `vpsie-autoscaler ${info.version} (commit ${info.commit}, built ${info.buildDate})`;
 }
 
-export function buildProgram(): Command {
+/**
+ * A checkout's build also has the development commands (dist/dev: the demo, the local cluster, the
+ * emulator, tool builds); the image has only the product. Loaded by path, so the product never imports them.
+ */
+async function devCommands(): Promise<Command[]> {
+  const entry = new URL("../../dev/cli/index.js", import.meta.url);
+  if (!existsSync(fileURLToPath(entry))) return [];
+  const dev = (await import(entry.href)) as { devCommands: () => Command[] };
+  return dev.devCommands();
+}
+
+export async function buildProgram(): Promise<Command> {
   const program = new Command("vpsie-autoscaler")
     .description(
       "Kubernetes node autoscaler for VPSie: every scale-up and scale-down is a Pulumi update with a preview, a reason and a history entry.",
@@ -31,15 +40,12 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   program.addCommand(runCommand());
-  program.addCommand(toolsCommand());
-  program.addCommand(demoCommand());
-  program.addCommand(vpsieSimCommand());
-  program.addCommand(vpsieCommand());
-  program.addCommand(clusterCommand());
   program.addCommand(planCommand());
   program.addCommand(scaleCommand());
   program.addCommand(previewCommand());
   program.addCommand(historyCommand());
+  program.addCommand(vpsieCommand());
+  for (const command of await devCommands()) program.addCommand(command);
   const configure = (command: Command): void => {
     command.exitOverride().showHelpAfterError();
     command.commands.forEach(configure);
@@ -51,7 +57,7 @@ export function buildProgram(): Command {
 /** Runs the CLI and returns the process exit code; expected errors print a message, never a stack trace. */
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv, { from: "user" });
+    await (await buildProgram()).parseAsync(argv, { from: "user" });
     return ExitCode.ok;
   } catch (err) {
     if (err instanceof CommanderError) {

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { LocalWorkspace, PulumiCommand, type PulumiFn, type Stack } from "@pulumi/pulumi/automation/index.js";
-import { repoRoot } from "../toolchain/paths.js";
-import { type PulumiTools, pulumiProcessEnv } from "../toolchain/pulumi.js";
+import { repoRoot } from "../tools/paths.js";
+import { type PulumiTools, pulumiProcessEnv } from "../tools/pulumi.js";
 
 export interface EngineOptions {
   tools: PulumiTools;

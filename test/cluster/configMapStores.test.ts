@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { INTENT_STALE_MS, intentAbandoned, intentIsOurs, withIntent } from "../../scaler/apply/intents.js";
 import { configMapIntents } from "../../scaler/controller/intentConfigMap.js";
 import { StackConfigMap } from "../../scaler/controller/stackConfigMap.js";
-import { startCluster, type TestCluster } from "../support/cluster.js";
-import { tempDir } from "../support/tempDir.js";
+import { startCluster, type TestCluster } from "../../dev/testing/cluster.js";
+import { tempDir } from "../../dev/testing/tempDir.js";
 
 const NAMESPACE = "kube-system";
 const NAME = "vpsie-autoscaler-stacks";

@@ -9,10 +9,10 @@ import {
   type V1Pod,
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clusterDown, clusterUp } from "../../scaler/localcluster/controlPlane.js";
-import { resolveControlPlane } from "../../scaler/toolchain/kube.js";
-import { eventually, startCluster, type TestCluster } from "../support/cluster.js";
-import { tempDir } from "../support/tempDir.js";
+import { clusterDown, clusterUp } from "../../dev/localcluster/controlPlane.js";
+import { resolveControlPlane } from "../../dev/toolchain/kube.js";
+import { eventually, startCluster, type TestCluster } from "../../dev/testing/cluster.js";
+import { tempDir } from "../../dev/testing/tempDir.js";
 
 const NS = "default";
 

@@ -1,8 +1,8 @@
 import { CoreV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { attachJoinHook, EMULATED_LABEL } from "../../emulator/joinHook.js";
-import { eventually, startCluster, type TestCluster } from "../support/cluster.js";
-import { DEMO_CLUSTER, type TestEmulator, testEmulator } from "../support/emulator.js";
+import { attachJoinHook, EMULATED_LABEL } from "../../dev/emulator/joinHook.js";
+import { eventually, startCluster, type TestCluster } from "../../dev/testing/cluster.js";
+import { DEMO_CLUSTER, type TestEmulator, testEmulator } from "../../dev/testing/emulator.js";
 
 describe("the emulator's join hook, against the local control plane", () => {
   let cluster: TestCluster;

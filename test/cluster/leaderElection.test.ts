@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LeaderElector } from "../../scaler/controller/leaderElection.js";
-import { eventually, startCluster, type TestCluster } from "../support/cluster.js";
+import { eventually, startCluster, type TestCluster } from "../../dev/testing/cluster.js";
 
 describe("leader election on a Lease, against the local control plane", () => {
   let cluster: TestCluster;

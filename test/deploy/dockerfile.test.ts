@@ -2,9 +2,9 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Arg, Copy, type Instruction } from "dockerfile-ast";
 import { beforeAll, describe, expect, it } from "vitest";
-import { repoRoot } from "../../scaler/toolchain/paths.js";
-import { BUNDLED_PLUGIN_SCRIPTS, requiredPulumiVersion } from "../../scaler/toolchain/pulumi.js";
-import { type DockerfileStage, dockerfileStages } from "../support/dockerBuild.js";
+import { repoRoot } from "../../scaler/tools/paths.js";
+import { BUNDLED_PLUGIN_SCRIPTS, requiredPulumiVersion } from "../../scaler/tools/pulumi.js";
+import { type DockerfileStage, dockerfileStages } from "../../dev/testing/dockerBuild.js";
 
 const keyword = (stage: DockerfileStage, word: string) =>
   stage.instructions.filter((i) => i.getKeyword() === word);
@@ -47,10 +47,10 @@ describe("the Dockerfile", () => {
     expect(build).toContain("version.Version=v${PULUMI_VERSION}");
   });
 
-  it("pins the Pulumi version the tools resolver and tools/pulumi/go.mod pin", async () => {
+  it("pins the Pulumi version the tools resolver and provider/pulumi/engine/go.mod pin", async () => {
     const pinned = /^ARG PULUMI_VERSION=(\S+)$/m.exec(text)?.[1];
     expect(pinned).toBe(requiredPulumiVersion());
-    const goMod = await readFile(join(repoRoot, "tools", "pulumi", "go.mod"), "utf8");
+    const goMod = await readFile(join(repoRoot, "provider", "pulumi", "engine", "go.mod"), "utf8");
     expect(goMod).toContain(`github.com/pulumi/pulumi/pkg/v3 v${pinned}`);
     expect(parsed.initial.flatMap((i) => (i instanceof Arg ? [i.getProperty()?.getName()] : []))).toEqual(
       expect.arrayContaining(["NODE_VERSION", "GO_VERSION", "PULUMI_VERSION"]),

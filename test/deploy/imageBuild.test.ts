@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildWithoutEngine, type BuiltImage } from "../support/dockerBuild.js";
-import { GENERAL_GROUP, type TestEmulator, testEmulator } from "../support/emulator.js";
-import { tempDir } from "../support/tempDir.js";
+import { buildWithoutEngine, type BuiltImage } from "../../dev/testing/dockerBuild.js";
+import { GENERAL_GROUP, type TestEmulator, testEmulator } from "../../dev/testing/emulator.js";
+import { tempDir } from "../../dev/testing/tempDir.js";
 
 const run = promisify(execFile);
 const BUILD_ARGS = { VERSION: "1.2.3-test", COMMIT: "c0ffee123456", BUILD_DATE: "2026-11-24T00:00:00Z" };

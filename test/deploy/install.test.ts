@@ -14,19 +14,19 @@ import {
 } from "@kubernetes/client-node";
 import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { attachJoinHook } from "../../emulator/joinHook.js";
+import { attachJoinHook } from "../../dev/emulator/joinHook.js";
 import { Applier, applierDirs } from "../../scaler/apply/applier.js";
 import { prepareProjectDir } from "../../scaler/apply/projectDir.js";
 import { StackConfigMap } from "../../scaler/controller/stackConfigMap.js";
 import { selectProjectStack } from "../../scaler/pulumi/workspace.js";
-import { repoRoot } from "../../scaler/toolchain/paths.js";
-import { resolvePulumi } from "../../scaler/toolchain/pulumi.js";
-import { deployWeb, webRunning } from "../support/workload.js";
-import { eventually } from "../support/cluster.js";
-import { GENERAL_GROUP, type TestEmulator, testEmulator } from "../support/emulator.js";
-import { readmeBlock } from "../support/readme.js";
-import { startCli } from "../support/cli.js";
-import { tempDir } from "../support/tempDir.js";
+import { repoRoot } from "../../scaler/tools/paths.js";
+import { resolvePulumi } from "../../scaler/tools/pulumi.js";
+import { deployWeb, webRunning } from "../../dev/testing/workload.js";
+import { eventually } from "../../dev/testing/cluster.js";
+import { GENERAL_GROUP, type TestEmulator, testEmulator } from "../../dev/testing/emulator.js";
+import { readmeBlock } from "../../dev/testing/readme.js";
+import { startCli } from "../../dev/testing/cli.js";
+import { tempDir } from "../../dev/testing/tempDir.js";
 
 const run = promisify(execFile);
 const SA = "system:serviceaccount:kube-system:vpsie-autoscaler";

@@ -4,8 +4,8 @@ import { promisify } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
 import { parseAllDocuments, parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
-import { repoRoot } from "../../scaler/toolchain/paths.js";
-import { resolveControlPlane } from "../../scaler/toolchain/kube.js";
+import { repoRoot } from "../../scaler/tools/paths.js";
+import { resolveControlPlane } from "../../dev/toolchain/kube.js";
 
 const run = promisify(execFile);
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { runCli } from "../support/cli.js";
+import { runCli } from "../../dev/testing/cli.js";
 
 describe("vpsie-autoscaler demo, the README's first command", () => {
   it("scales the demo group up for its workload and down after it, and prints the stack history", async () => {

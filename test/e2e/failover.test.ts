@@ -3,15 +3,15 @@ import { openSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { attachJoinHook } from "../../emulator/joinHook.js";
+import { attachJoinHook } from "../../dev/emulator/joinHook.js";
 import { Applier } from "../../scaler/apply/applier.js";
 import { selectProjectStack } from "../../scaler/pulumi/workspace.js";
-import { repoRoot } from "../../scaler/toolchain/paths.js";
-import { processTree } from "../support/processes.js";
-import { deployWeb, webRunning } from "../support/workload.js";
-import { eventually, startCluster, type TestCluster } from "../support/cluster.js";
-import { DEMO_CLUSTER, GENERAL_GROUP, type TestEmulator, testEmulator } from "../support/emulator.js";
-import { testProject, type TestProject } from "../support/project.js";
+import { repoRoot } from "../../scaler/tools/paths.js";
+import { processTree } from "../../dev/testing/processes.js";
+import { deployWeb, webRunning } from "../../dev/testing/workload.js";
+import { eventually, startCluster, type TestCluster } from "../../dev/testing/cluster.js";
+import { DEMO_CLUSTER, GENERAL_GROUP, type TestEmulator, testEmulator } from "../../dev/testing/emulator.js";
+import { testProject, type TestProject } from "../../dev/testing/project.js";
 
 /**
  * Two replicas of `vpsie-autoscaler run`: only the leader acts. The leader is killed (kill -9, its whole

@@ -1,12 +1,12 @@
 import { AppsV1Api, CoreV1Api, PolicyV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { attachJoinHook } from "../../emulator/joinHook.js";
+import { attachJoinHook } from "../../dev/emulator/joinHook.js";
 import { Applier } from "../../scaler/apply/applier.js";
 import { Controller } from "../../scaler/controller/controller.js";
 import { selectProjectStack } from "../../scaler/pulumi/workspace.js";
-import { eventually, startCluster, type TestCluster } from "../support/cluster.js";
-import { GENERAL_GROUP, type TestEmulator, testEmulator } from "../support/emulator.js";
-import { testProject, type TestProject } from "../support/project.js";
+import { eventually, startCluster, type TestCluster } from "../../dev/testing/cluster.js";
+import { GENERAL_GROUP, type TestEmulator, testEmulator } from "../../dev/testing/emulator.js";
+import { testProject, type TestProject } from "../../dev/testing/project.js";
 
 const deployment = (name: string, replicas: number, cpu: string) => ({
   metadata: { name },

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { attachJoinHook } from "../../emulator/joinHook.js";
+import { attachJoinHook } from "../../dev/emulator/joinHook.js";
 import { Applier } from "../../scaler/apply/applier.js";
 import { Controller } from "../../scaler/controller/controller.js";
 import { selectProjectStack } from "../../scaler/pulumi/workspace.js";
-import { deployWeb } from "../support/workload.js";
-import { eventually, startCluster, type TestCluster } from "../support/cluster.js";
-import { DEMO_CLUSTER, GENERAL_GROUP, type TestEmulator, testEmulator } from "../support/emulator.js";
-import { testProject, type TestProject } from "../support/project.js";
+import { deployWeb } from "../../dev/testing/workload.js";
+import { eventually, startCluster, type TestCluster } from "../../dev/testing/cluster.js";
+import { DEMO_CLUSTER, GENERAL_GROUP, type TestEmulator, testEmulator } from "../../dev/testing/emulator.js";
+import { testProject, type TestProject } from "../../dev/testing/project.js";
 
 /** A node VPSie never finishes is removed through the apply layer once the provision time passes, and its group backs off. */
 describe("a new node that never registers", () => {

@@ -1,9 +1,9 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../support/cli.js";
-import { type TestEmulator, testEmulator } from "../support/emulator.js";
-import { tempDir } from "../support/tempDir.js";
+import { runCli } from "../../dev/testing/cli.js";
+import { type TestEmulator, testEmulator } from "../../dev/testing/emulator.js";
+import { tempDir } from "../../dev/testing/tempDir.js";
 
 describe("vpsie-autoscaler run refuses an invalid configuration", () => {
   let sim: TestEmulator;

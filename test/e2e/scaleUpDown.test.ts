@@ -1,16 +1,16 @@
 import { AppsV1Api, CoreV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { attachJoinHook } from "../../emulator/joinHook.js";
+import { attachJoinHook } from "../../dev/emulator/joinHook.js";
 import { Applier } from "../../scaler/apply/applier.js";
 import { Controller } from "../../scaler/controller/controller.js";
 import { NODE_GROUP_LABEL } from "../../scaler/decision/types.js";
 import { ScalerMetrics } from "../../scaler/observability/metrics.js";
 import { startObservabilityServer } from "../../scaler/observability/server.js";
 import { selectProjectStack } from "../../scaler/pulumi/workspace.js";
-import { deployWeb, webRunning } from "../support/workload.js";
-import { eventually, startCluster, type TestCluster } from "../support/cluster.js";
-import { DEMO_CLUSTER, GENERAL_GROUP, type TestEmulator, testEmulator } from "../support/emulator.js";
-import { testProject, type TestProject } from "../support/project.js";
+import { deployWeb, webRunning } from "../../dev/testing/workload.js";
+import { eventually, startCluster, type TestCluster } from "../../dev/testing/cluster.js";
+import { DEMO_CLUSTER, GENERAL_GROUP, type TestEmulator, testEmulator } from "../../dev/testing/emulator.js";
+import { testProject, type TestProject } from "../../dev/testing/project.js";
 
 /** Pending pods → a scale-up through Pulumi → the new node joins → pods run; load gone → the node is drained and removed. */
 describe("the scaler end to end: local control plane, VPSie emulator, real Pulumi engine", () => {

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { attachJoinHook } from "../../emulator/joinHook.js";
+import { attachJoinHook } from "../../dev/emulator/joinHook.js";
 import { Applier } from "../../scaler/apply/applier.js";
 import { Controller } from "../../scaler/controller/controller.js";
 import { selectProjectStack } from "../../scaler/pulumi/workspace.js";
-import { deployWeb, webRunning } from "../support/workload.js";
-import { startCluster, type TestCluster } from "../support/cluster.js";
-import { DEMO_CLUSTER, GENERAL_GROUP, type TestEmulator, testEmulator } from "../support/emulator.js";
-import { testProject, type TestProject } from "../support/project.js";
+import { deployWeb, webRunning } from "../../dev/testing/workload.js";
+import { startCluster, type TestCluster } from "../../dev/testing/cluster.js";
+import { DEMO_CLUSTER, GENERAL_GROUP, type TestEmulator, testEmulator } from "../../dev/testing/emulator.js";
+import { testProject, type TestProject } from "../../dev/testing/project.js";
 
 /** VPSie misbehaves while the scaler adds a node: it retries and backs off, does not crash, and converges. */
 describe("the scaler under VPSie faults during a scale-up", () => {

@@ -3,9 +3,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Applier, StackLockedError } from "../../scaler/apply/applier.js";
 import { readNodeGroups } from "../../scaler/apply/stackConfig.js";
-import { runCli } from "../support/cli.js";
-import { DEMO_CLUSTER, type TestEmulator, testEmulator } from "../support/emulator.js";
-import { testProject, type TestProject } from "../support/project.js";
+import { runCli } from "../../dev/testing/cli.js";
+import { DEMO_CLUSTER, type TestEmulator, testEmulator } from "../../dev/testing/emulator.js";
+import { testProject, type TestProject } from "../../dev/testing/project.js";
 
 const group = (name: string, kubeSizeId: number, extra: Record<string, unknown> = {}) => ({
   name,

@@ -4,8 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { EngineEvent, Stack } from "@pulumi/pulumi/automation/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { selectInlineStack } from "../../scaler/pulumi/workspace.js";
-import { resolvePulumi } from "../../scaler/toolchain/pulumi.js";
-import { tempDir } from "../support/tempDir.js";
+import { resolvePulumi } from "../../scaler/tools/pulumi.js";
+import { tempDir } from "../../dev/testing/tempDir.js";
 
 interface MarkerInputs {
   path: string;

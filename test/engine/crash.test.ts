@@ -6,11 +6,11 @@ import { Applier } from "../../scaler/apply/applier.js";
 import { fileIntents, INTENT_STALE_MS } from "../../scaler/apply/intents.js";
 import { readNodeGroups } from "../../scaler/apply/stackConfig.js";
 import { selectProjectStack } from "../../scaler/pulumi/workspace.js";
-import { repoRoot } from "../../scaler/toolchain/paths.js";
-import { processTree } from "../support/processes.js";
-import { eventually } from "../support/cluster.js";
-import { DEMO_CLUSTER, type TestEmulator, testEmulator } from "../support/emulator.js";
-import { testProject, type TestProject } from "../support/project.js";
+import { repoRoot } from "../../scaler/tools/paths.js";
+import { processTree } from "../../dev/testing/processes.js";
+import { eventually } from "../../dev/testing/cluster.js";
+import { DEMO_CLUSTER, type TestEmulator, testEmulator } from "../../dev/testing/emulator.js";
+import { testProject, type TestProject } from "../../dev/testing/project.js";
 
 describe("kill -9 in the middle of an update, then recovery", () => {
   let sim: TestEmulator;

@@ -3,8 +3,8 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { repoRoot } from "../../scaler/toolchain/paths.js";
-import { tempDir } from "../support/tempDir.js";
+import { repoRoot } from "../../scaler/tools/paths.js";
+import { tempDir } from "../../dev/testing/tempDir.js";
 
 const execFileAsync = promisify(execFile);
 

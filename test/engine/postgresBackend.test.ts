@@ -2,9 +2,9 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Applier, StackLockedError } from "../../scaler/apply/applier.js";
 import { listLocks } from "../../scaler/apply/locks.js";
-import { DEMO_CLUSTER, type TestEmulator, testEmulator } from "../support/emulator.js";
-import { startPostgres, type TestPostgres } from "../support/postgres.js";
-import { testProject, type TestProject } from "../support/project.js";
+import { DEMO_CLUSTER, type TestEmulator, testEmulator } from "../../dev/testing/emulator.js";
+import { startPostgres, type TestPostgres } from "../../dev/testing/postgres.js";
+import { testProject, type TestProject } from "../../dev/testing/project.js";
 
 describe("the apply layer on a postgres:// state backend (a real PostgreSQL)", () => {
   let sim: TestEmulator;

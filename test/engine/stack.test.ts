@@ -4,9 +4,9 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { parse, stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { repoRoot } from "../../scaler/toolchain/paths.js";
-import { DEMO_CLUSTER, type TestEmulator, testEmulator } from "../support/emulator.js";
-import { tempDir } from "../support/tempDir.js";
+import { repoRoot } from "../../scaler/tools/paths.js";
+import { DEMO_CLUSTER, type TestEmulator, testEmulator } from "../../dev/testing/emulator.js";
+import { tempDir } from "../../dev/testing/tempDir.js";
 
 const execFileAsync = promisify(execFile);
 const TOKEN = "state-search-token-8d1f0e7c";

@@ -7,7 +7,7 @@ import {
   StackConfigError,
   writeMembers,
 } from "../../scaler/apply/stackConfig.js";
-import { tempDir } from "../support/tempDir.js";
+import { tempDir } from "../../dev/testing/tempDir.js";
 
 const FILE = `# a person's comment stays
 encryptionsalt: v1:abc:def

@@ -2,10 +2,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ToolMissingError } from "../../scaler/toolchain/errors.js";
-import { cacheRoot } from "../../scaler/toolchain/paths.js";
-import { controlPlaneVersions, resolveControlPlane } from "../../scaler/toolchain/kube.js";
-import { requiredPulumiVersion, resolvePulumi } from "../../scaler/toolchain/pulumi.js";
+import { ToolMissingError } from "../../scaler/tools/errors.js";
+import { cacheRoot } from "../../scaler/tools/paths.js";
+import { controlPlaneVersions, resolveControlPlane } from "../../dev/toolchain/kube.js";
+import { requiredPulumiVersion, resolvePulumi } from "../../scaler/tools/pulumi.js";
 
 describe("the tool resolver", () => {
   it("keeps built tools outside the checkout, in the user's cache unless told otherwise", () => {

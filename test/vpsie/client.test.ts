@@ -2,7 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Credentials } from "../../provider/vpsie/credentials.js";
 import { VpsieClient } from "../../provider/vpsie/client.js";
 import { VpsieApiError, VpsieAuthError, VpsieQuotaError } from "../../provider/vpsie/errors.js";
-import { DEMO_CLIENT, DEMO_CLUSTER, DEMO_DC, type TestEmulator, testEmulator } from "../support/emulator.js";
+import {
+  DEMO_CLIENT,
+  DEMO_CLUSTER,
+  DEMO_DC,
+  type TestEmulator,
+  testEmulator,
+} from "../../dev/testing/emulator.js";
 
 async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 5_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

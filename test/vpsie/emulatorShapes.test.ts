@@ -1,8 +1,18 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultEmulatorConfig, EmulatorConfigError, parseEmulatorConfig } from "../../emulator/config.js";
-import { DEMO_CLUSTER, DEMO_DC, DEMO_TOKEN, type TestEmulator, testEmulator } from "../support/emulator.js";
-import { tempDir } from "../support/tempDir.js";
+import {
+  defaultEmulatorConfig,
+  EmulatorConfigError,
+  parseEmulatorConfig,
+} from "../../dev/emulator/config.js";
+import {
+  DEMO_CLUSTER,
+  DEMO_DC,
+  DEMO_TOKEN,
+  type TestEmulator,
+  testEmulator,
+} from "../../dev/testing/emulator.js";
+import { tempDir } from "../../dev/testing/tempDir.js";
 
 // Field lists from ../shared/reference/vpsie-api.md (§3.1 envelope, §4.1 ListK8s, §4.2 nodes, §4.3 K8sGroup,
 // §4.4 offers, §5 VmData, §6 datacenters, §2.2 token exchange).

@@ -9,7 +9,7 @@ import {
   VpsieNetworkError,
 } from "../../provider/vpsie/errors.js";
 import type { AttemptRecord } from "../../provider/vpsie/transport.js";
-import { DEMO_CLIENT, fastRetries, type TestEmulator, testEmulator } from "../support/emulator.js";
+import { DEMO_CLIENT, fastRetries, type TestEmulator, testEmulator } from "../../dev/testing/emulator.js";
 
 const CLUSTERS = "/apps/v2/k8s/cluster/all";
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_CLUSTER, DEMO_DC, DEMO_TOKEN } from "../support/emulator.js";
-import { runCli, startCli } from "../support/cli.js";
+import { DEMO_CLUSTER, DEMO_DC, DEMO_TOKEN } from "../../dev/testing/emulator.js";
+import { runCli, startCli } from "../../dev/testing/cli.js";
 
 describe("vpsie-autoscaler vpsie …, against `vpsie-autoscaler vpsie-sim`", () => {
   let sim: Awaited<ReturnType<typeof startCli>>;

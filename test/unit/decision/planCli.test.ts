@@ -2,9 +2,9 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Plan } from "../../../scaler/decision/plan.js";
-import { repoRoot } from "../../../scaler/toolchain/paths.js";
-import { runCli } from "../../support/cli.js";
-import { tempDir } from "../../support/tempDir.js";
+import { repoRoot } from "../../../scaler/tools/paths.js";
+import { runCli } from "../../../dev/testing/cli.js";
+import { tempDir } from "../../../dev/testing/tempDir.js";
 
 const fixtures = join(repoRoot, "test", "fixtures");
 const groups = join(fixtures, "groups.yaml");
