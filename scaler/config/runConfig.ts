@@ -7,24 +7,8 @@ import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { EXPANDERS, type PlannerOptions } from "../decision/options.js";
-import { parseQuantity } from "../decision/quantity.js";
-
-const duration = z.string().transform((text, ctx) => {
-  let total = 0;
-  let rest = text.trim();
-  if (!rest) ctx.addIssue({ code: "custom", message: `"${text}" is not a duration (e.g. 10m, 90s, 1h30m)` });
-  while (rest) {
-    const match = /^(\d+(?:\.\d+)?)(h|m|s|ms)/.exec(rest);
-    if (!match) {
-      ctx.addIssue({ code: "custom", message: `"${text}" is not a duration (e.g. 10m, 90s, 1h30m)` });
-      return z.NEVER;
-    }
-    total +=
-      Number(match[1]) * { h: 3_600_000, m: 60_000, s: 1_000, ms: 1 }[match[2] as "h" | "m" | "s" | "ms"];
-    rest = rest.slice(match[0].length);
-  }
-  return total;
-});
+import { duration } from "../units/durations.js";
+import { parseQuantity } from "../units/quantity.js";
 
 export const RunConfig = z
   .object({

@@ -3,7 +3,7 @@
  * data, checked once here. Errors name the object and the field.
  */
 import { z } from "zod";
-import { parseCpu, parseQuantity, QuantityError } from "./quantity.js";
+import { parseCpu, parseQuantity, QuantityError } from "../units/quantity.js";
 import { NO_RESOURCES, addResources } from "./predicates.js";
 import type { Node, Pod, PodDisruptionBudget, Resources, Snapshot } from "./types.js";
 

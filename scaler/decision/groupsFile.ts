@@ -3,10 +3,11 @@
  * cluster-wide `limits:`. Errors name the field and the value.
  */
 import { parse as parseYaml } from "yaml";
+import { dnsLabel } from "../../provider/names.js";
 import { z } from "zod";
 import type { PlannerOptions } from "./options.js";
-import { NodeLabels, NodeTaints } from "./nodeSettings.js";
-import { parseCpu, parseQuantity } from "./quantity.js";
+import { NodeLabels, NodeTaints } from "../../stacks/nodeSettings.js";
+import { parseCpu, parseQuantity } from "../units/quantity.js";
 import type { NodeGroup } from "./types.js";
 
 export class GroupsFileError extends Error {
@@ -25,9 +26,7 @@ const quantity = (parse: (v: string | number) => number) =>
 
 const Group = z
   .object({
-    name: z
-      .string()
-      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a DNS label: lower-case letters, digits and '-'"),
+    name: dnsLabel,
     minNodes: z.number().int().min(0),
     maxNodes: z.number().int().min(0),
     capacity: z

@@ -2,7 +2,7 @@
  * The scheduler's filters, as the simulation needs them: each answers whether a pod fits a node and,
  * when it does not, says why in the scheduler's own words.
  */
-import { formatBytes, formatCpu } from "./quantity.js";
+import { formatBytes, formatCpu } from "../units/quantity.js";
 import type {
   HostPort,
   LabelSelector,

@@ -2,6 +2,7 @@
  * Scale-down: which nodes are unneeded (little requested, and every pod can move elsewhere), which of
  * them go now, and for every node why it stays.
  */
+import { formatDuration, parseDuration } from "../units/durations.js";
 import type { PlannerOptions, TimersState } from "./options.js";
 import { labelSelectorMatches } from "./predicates.js";
 import { Simulation, type SimNode } from "./simulation.js";
@@ -45,27 +46,8 @@ const SAFE_LOCAL_VOLUMES = "cluster-autoscaler.kubernetes.io/safe-to-evict-local
 const SCALE_DOWN_DISABLED = "cluster-autoscaler.kubernetes.io/scale-down-disabled";
 const DO_NOT_DISRUPT = "karpenter.sh/do-not-disrupt";
 
-function minutes(ms: number): string {
-  const m = ms / 60_000;
-  return m >= 1 ? `${Math.round(m * 10) / 10}m` : `${Math.round(ms / 1000)}s`;
-}
-
 function percent(share: number): string {
   return `${Math.round(share * 100)}%`;
-}
-
-function goDuration(text: string): number | undefined {
-  let total = 0;
-  let rest = text.trim();
-  if (!rest) return undefined;
-  while (rest) {
-    const match = /^(\d+(?:\.\d+)?)(h|m|s|ms)/.exec(rest);
-    if (!match) return undefined;
-    total +=
-      Number(match[1]) * { h: 3_600_000, m: 60_000, s: 1_000, ms: 1 }[match[2] as "h" | "m" | "s" | "ms"];
-    rest = rest.slice(match[0].length);
-  }
-  return total;
 }
 
 /** Pods that run on every node, or that nothing would miss: they neither move nor block. */
@@ -86,7 +68,7 @@ function podBlocks(pod: Pod, pdbs: PodDisruptionBudget[], now: number): string |
   if (safe === "false") return `pod ${key} is annotated ${SAFE_TO_EVICT}=false`;
   const doNotDisrupt = pod.annotations[DO_NOT_DISRUPT];
   if (doNotDisrupt !== undefined) {
-    const hold = doNotDisrupt === "true" ? Number.POSITIVE_INFINITY : goDuration(doNotDisrupt);
+    const hold = doNotDisrupt === "true" ? Number.POSITIVE_INFINITY : parseDuration(doNotDisrupt);
     if (hold !== undefined && now < (pod.startedAt ?? pod.createdAt) + hold) {
       return `pod ${key} is annotated ${DO_NOT_DISRUPT}=${doNotDisrupt}`;
     }
@@ -142,7 +124,7 @@ function cooldown(timers: TimersState, now: number, options: PlannerOptions): st
   ];
   for (const [at, delay, what] of waits) {
     if (at !== undefined && now - at < delay) {
-      return `scale-down waits ${minutes(delay - (now - at))} more: ${what} ${minutes(now - at)} ago (delay ${minutes(delay)})`;
+      return `scale-down waits ${formatDuration(delay - (now - at))} more: ${what} ${formatDuration(now - at)} ago (delay ${formatDuration(delay)})`;
     }
   }
   return undefined;
@@ -309,7 +291,7 @@ export function planScaleDown(
     const size = sizes.get(group.name) ?? 0;
     let blocked: string | undefined;
     if (respectTimers && now - since < needed)
-      blocked = `unneeded for ${minutes(now - since)} of the ${minutes(needed)} required`;
+      blocked = `unneeded for ${formatDuration(now - since)} of the ${formatDuration(needed)} required`;
     else if (size - 1 < group.minNodes)
       blocked = `node group ${group.name} is at its minimum size (${group.minNodes})`;
     else if (paused) blocked = paused;

@@ -3,6 +3,7 @@
  * nodes of each group, then the expanders), and for every pod no group can host, why not, per group.
  */
 import { describeChoice, expand, type ScaleUpOption } from "./expanders.js";
+import { parseDuration } from "../units/durations.js";
 import type { PlannerOptions, TimersState } from "./options.js";
 import { addResources, NO_RESOURCES, nodeAffinityFits, untoleratedTaint } from "./predicates.js";
 import { Simulation, type SimNode } from "./simulation.js";
@@ -44,13 +45,6 @@ export interface ScaleUpResult {
 }
 
 const SCALE_UP_DELAY_ANNOTATION = "cluster-autoscaler.kubernetes.io/pod-scale-up-delay";
-
-function durationMs(text: string | undefined): number | undefined {
-  const match = text ? /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim()) : null;
-  if (!match) return undefined;
-  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[match[2] as "ms" | "s" | "m" | "h"];
-  return Number(match[1]) * unit;
-}
 
 /** An imagined new node of the group: its capacity, labels (with the group label) and taints. */
 export function templateNode(group: NodeGroup, name: string): Node {
@@ -199,7 +193,7 @@ export function planScaleUp(
       pending.push({ pod: key, outcome: "expendable" });
       continue;
     }
-    const delay = durationMs(pod.annotations[SCALE_UP_DELAY_ANNOTATION]) ?? options.newPodScaleUpDelayMs;
+    const delay = parseDuration(pod.annotations[SCALE_UP_DELAY_ANNOTATION]) ?? options.newPodScaleUpDelayMs;
     const age = now - pod.createdAt;
     if (age < delay) {
       pending.push({ pod: key, outcome: "too-young", waitMs: delay - age });
