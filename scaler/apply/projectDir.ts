@@ -1,6 +1,7 @@
 import { copyFile, mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { stringify } from "yaml";
+import { FULL_CONFIG_KEY, stackFileName, STACKS_DIR } from "../../stacks/contract.js";
 import { repoRoot } from "../tools/paths.js";
 
 /**
@@ -23,7 +24,7 @@ export async function writeGroupStackConfig(
   dir: string,
   group: Record<string, unknown> & { name: string },
 ): Promise<string> {
-  const path = join(dir, "stacks", `Pulumi.${group.name}.yaml`);
-  await writeFile(path, stringify({ config: { "vpsie-autoscaler:nodeGroups": [group] } }));
+  const path = join(dir, STACKS_DIR, stackFileName(group.name));
+  await writeFile(path, stringify({ config: { [FULL_CONFIG_KEY]: [group] } }));
   return path;
 }

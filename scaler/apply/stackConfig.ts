@@ -7,17 +7,20 @@ import { randomBytes } from "node:crypto";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { isMap, isSeq, parseDocument, type YAMLMap } from "yaml";
-import { CONFIG_KEY, type NodeGroupConfig, parseNodeGroups } from "../../stacks/nodeGroupsConfig.js";
-
-export const PROJECT = "vpsie-autoscaler";
-const FULL_KEY = `${PROJECT}:${CONFIG_KEY}`;
+import {
+  FULL_CONFIG_KEY,
+  type NodeGroupConfig,
+  parseNodeGroups,
+  stackFileName,
+  STACKS_DIR,
+} from "../../stacks/contract.js";
 
 export class StackConfigError extends Error {
   override name = "StackConfigError";
 }
 
 export function stackConfigPath(projectDir: string, stack: string): string {
-  return join(projectDir, "stacks", `Pulumi.${stack}.yaml`);
+  return join(projectDir, STACKS_DIR, stackFileName(stack));
 }
 
 async function load(path: string) {
@@ -41,7 +44,7 @@ export async function readNodeGroups(projectDir: string, stack: string): Promise
   const { doc } = await load(path);
   try {
     const js = doc.toJS() as { config?: Record<string, unknown> } | null;
-    return parseNodeGroups(js?.config?.[FULL_KEY]);
+    return parseNodeGroups(js?.config?.[FULL_CONFIG_KEY]);
   } catch (err) {
     throw new StackConfigError(`${path}: ${(err as Error).message}`);
   }
@@ -71,8 +74,8 @@ export async function writeMembers(
 ): Promise<void> {
   const path = stackConfigPath(projectDir, stack);
   const { doc } = await load(path);
-  const groups = doc.getIn(["config", FULL_KEY], true);
-  if (!isSeq(groups)) throw new StackConfigError(`${path}: config ${FULL_KEY} is not a list`);
+  const groups = doc.getIn(["config", FULL_CONFIG_KEY], true);
+  if (!isSeq(groups)) throw new StackConfigError(`${path}: config ${FULL_CONFIG_KEY} is not a list`);
   const entry = groups.items.find((item): item is YAMLMap => isMap(item) && item.get("name") === group);
   if (!entry)
     throw new StackConfigError(`${path}: node group ${group} is not declared (a person may have removed it)`);

@@ -7,8 +7,7 @@
 import { readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ApiException, CoreV1Api, type KubeConfig, type V1ConfigMap } from "@kubernetes/client-node";
-
-const STACK_FILE = /^Pulumi\.([A-Za-z0-9][A-Za-z0-9_.-]*)\.yaml$/;
+import { groupOfStackFile, stackFileName, STACKS_DIR } from "../../stacks/contract.js";
 
 export class StackConfigMapError extends Error {
   override name = "StackConfigMapError";
@@ -26,7 +25,7 @@ export class StackConfigMap {
     this.#core = kubeconfig.makeApiClient(CoreV1Api);
     this.#namespace = namespace;
     this.#name = name;
-    this.#stacksDir = join(projectDir, "stacks");
+    this.#stacksDir = join(projectDir, STACKS_DIR);
   }
 
   get description(): string {
@@ -58,22 +57,22 @@ export class StackConfigMap {
     const data = (await this.#read()).data ?? {};
     const wanted = new Map(
       Object.entries(data).flatMap(([key, text]) => {
-        const stack = STACK_FILE.exec(key)?.[1];
+        const stack = groupOfStackFile(key);
         return stack ? [[stack, text] as const] : [];
       }),
     );
     const present = (await readdir(this.#stacksDir).catch(() => [] as string[])).flatMap(
-      (file) => STACK_FILE.exec(file)?.[1] ?? [],
+      (file) => groupOfStackFile(file) ?? [],
     );
     const changed: string[] = [];
     for (const stack of present) {
       if (!wanted.has(stack) && !busy.has(stack)) {
-        await rm(join(this.#stacksDir, `Pulumi.${stack}.yaml`), { force: true });
+        await rm(join(this.#stacksDir, stackFileName(stack)), { force: true });
         changed.push(stack);
       }
     }
     for (const [stack, text] of wanted) {
-      const key = `Pulumi.${stack}.yaml`;
+      const key = stackFileName(stack);
       const path = join(this.#stacksDir, key);
       if (busy.has(stack)) continue;
       // Unchanged since this process last saw it: the file stays, with what Pulumi added to it.
@@ -97,7 +96,7 @@ export class StackConfigMap {
    * passphrase's encryption salt, which then goes into the ConfigMap too.)
    */
   async publish(stack: string, after: string): Promise<void> {
-    const key = `Pulumi.${stack}.yaml`;
+    const key = stackFileName(stack);
     const current = await this.#read();
     if ((current.data?.[key] ?? "") !== (this.#known.get(key) ?? ""))
       throw new StackConfigMapError(

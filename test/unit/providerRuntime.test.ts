@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { checkNode, checkNodeGroup, diffNode, diffNodeGroup } from "../../provider/pulumi/runtime.js";
-import { NodeGroupsConfigError, parseNodeGroups } from "../../stacks/nodeGroupsConfig.js";
+import { NodeGroupsConfigError, parseNodeGroups } from "../../stacks/contract.js";
 
 const group = { clusterIdentifier: "c1", name: "general", kubeSizeId: 2 };
 const groupOut = { ...group, groupId: 7, groupIdentifier: "g-uuid" };

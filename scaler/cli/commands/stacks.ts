@@ -3,6 +3,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
+import { groupStacks, STACKS_DIR } from "../../../stacks/contract.js";
 import { resolvePulumi } from "../../tools/pulumi.js";
 import { repoRoot } from "../../tools/paths.js";
 import { formatTable, type OutputFormat, outputOption } from "../output.js";
@@ -75,10 +76,9 @@ export async function engine(flags: StackFlags) {
 }
 
 /** The node groups of the project: one stack per group, named after it (the example excluded). */
-async function groupStacks(projectDir: string, only?: string): Promise<string[]> {
+async function groupsOf(projectDir: string, only?: string): Promise<string[]> {
   if (only) return [only];
-  const names = await readdir(join(projectDir, "stacks")).catch(() => [] as string[]);
-  return names.flatMap((n) => /^Pulumi\.(.+)\.yaml$/.exec(n)?.[1] ?? []).filter((s) => s !== "example");
+  return groupStacks(await readdir(join(projectDir, STACKS_DIR)).catch(() => [] as string[]));
 }
 
 function count(value: string): number {
@@ -147,7 +147,7 @@ export function historyCommand(): Command {
     const { selectProjectStack } = await import("../../pulumi/workspace.js");
     const settings = await engine(opts);
     const entries = [];
-    for (const group of await groupStacks(settings.projectDir, opts.group)) {
+    for (const group of await groupsOf(settings.projectDir, opts.group)) {
       const stack = await selectProjectStack({ ...settings, stackName: group });
       for (const h of await stack.history(opts.limit)) entries.push({ group, ...h });
     }
@@ -184,9 +184,11 @@ export function previewCommand(): Command {
       .option("--group <name>", "only this node group"),
   ).action(async (opts: StackFlags & { group?: string }) => {
     const { selectProjectStack } = await import("../../pulumi/workspace.js");
+    const { hostProviders } = await import("../../pulumi/hostedProviders.js");
     const settings = await engine(opts);
-    for (const group of await groupStacks(settings.projectDir, opts.group)) {
-      const stack = await selectProjectStack({ ...settings, stackName: group });
+    const env = await hostProviders(settings.projectDir);
+    for (const group of await groupsOf(settings.projectDir, opts.group)) {
+      const stack = await selectProjectStack({ ...settings, stackName: group, env });
       await stack.preview({ diff: true, onOutput: (text) => process.stdout.write(text) });
     }
   });
