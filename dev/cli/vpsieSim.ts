@@ -1,7 +1,15 @@
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { EmulatorConfigError, loadEmulatorConfig } from "../emulator/config.js";
 import { startEmulator } from "../emulator/server.js";
 import { UsageError } from "../../scaler/cli/usageError.js";
+
+/** Provisioning as the predecessor and Terraform allow for it, and a kubelet joining after boot. */
+export const REALISTIC_TIMINGS = {
+  provisionDelayMs: 60_000,
+  provisionJitterMs: 60_000,
+  joinDelayMs: 30_000,
+  joinJitterMs: 30_000,
+};
 
 export function parsePort(value: string): number {
   const port = Number(value);
@@ -26,29 +34,50 @@ export function vpsieSimCommand(): Command {
       "--kubeconfig <file>",
       "register a Kubernetes Node for each worker once it runs, and delete it with the worker",
     )
-    .action(async (opts: { port: number; state?: string; config?: string; kubeconfig?: string }) => {
-      let config;
-      try {
-        config = await loadEmulatorConfig(opts.config);
-      } catch (err) {
-        if (err instanceof EmulatorConfigError) throw new UsageError(err.message);
-        throw err;
-      }
-      const { emulator, url } = await startEmulator(config, { port: opts.port, stateFile: opts.state });
-      if (opts.kubeconfig) {
-        const { attachJoinHook } = await import("../emulator/joinHook.js");
-        attachJoinHook(emulator.world, opts.kubeconfig, (message) => process.stderr.write(`${message}\n`));
-      }
-      process.stdout.write(`VPSie API emulator listening on ${url}\n`);
-      process.stdout.write(`  export VPSIE_API_URL=${url}\n`);
-      process.stdout.write(
-        `  accounts: ${config.accounts.map((a) => a.name).join(", ")}; admin API: ${url}/__sim/\n`,
-      );
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once("SIGINT", stop);
-        process.once("SIGTERM", stop);
-      });
-      await emulator.close();
-    });
+    .addOption(
+      new Option(
+        "--profile <profile>",
+        "answer as our first client assumed (default), or only as VPSie's public SDK shows (evidence: no node identifier, integer node_type, mixed-case hostnames, …)",
+      ).choices(["default", "evidence"]),
+    )
+    .option(
+      "--realistic-timings",
+      "provision workers in 60–120 s and let their nodes join 30–60 s later (default: 2 s, at once)",
+    )
+    .action(
+      async (opts: {
+        port: number;
+        state?: string;
+        config?: string;
+        kubeconfig?: string;
+        profile?: "default" | "evidence";
+        realisticTimings?: boolean;
+      }) => {
+        let config;
+        try {
+          config = await loadEmulatorConfig(opts.config);
+        } catch (err) {
+          if (err instanceof EmulatorConfigError) throw new UsageError(err.message);
+          throw err;
+        }
+        if (opts.profile) config.behaviour.profile = opts.profile;
+        if (opts.realisticTimings) Object.assign(config.behaviour, REALISTIC_TIMINGS);
+        const { emulator, url } = await startEmulator(config, { port: opts.port, stateFile: opts.state });
+        if (opts.kubeconfig) {
+          const { attachJoinHook } = await import("../emulator/joinHook.js");
+          attachJoinHook(emulator.world, opts.kubeconfig, (message) => process.stderr.write(`${message}\n`));
+        }
+        process.stdout.write(`VPSie API emulator listening on ${url}\n`);
+        process.stdout.write(`  export VPSIE_API_URL=${url}\n`);
+        process.stdout.write(
+          `  accounts: ${config.accounts.map((a) => a.name).join(", ")}; admin API: ${url}/__sim/\n`,
+        );
+        await new Promise<void>((resolve) => {
+          const stop = () => resolve();
+          process.once("SIGINT", stop);
+          process.once("SIGTERM", stop);
+        });
+        await emulator.close();
+      },
+    );
 }

@@ -6,7 +6,20 @@ import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 
-export const FaultKind = z.enum(["latency", "error", "rateLimit", "html502", "errorTrue", "drop"]);
+/**
+ * Faults. Most end the request before VPSie would act on it; `lostAnswer` carries the request out and
+ * then loses its answer (`answer`: a proxy's HTML 502, no answer until the client times out, or a reset
+ * connection), which is what makes re-sending an add double-bill a worker.
+ */
+export const FaultKind = z.enum([
+  "latency",
+  "error",
+  "rateLimit",
+  "html502",
+  "errorTrue",
+  "drop",
+  "lostAnswer",
+]);
 export type FaultKind = z.infer<typeof FaultKind>;
 
 export const FaultRule = z
@@ -25,6 +38,8 @@ export const FaultRule = z
     status: z.number().int().min(400).max(599).default(500),
     /** `rateLimit`: the Retry-After header in seconds (default 1). */
     retryAfterSeconds: z.number().min(0).default(1),
+    /** `lostAnswer`: how the answer is lost after the request was carried out. */
+    answer: z.enum(["html502", "timeout", "reset"]).default("html502"),
   })
   .strict();
 export type FaultRule = z.output<typeof FaultRule>;
@@ -92,8 +107,20 @@ export const EmulatorConfig = z
     clusters: z.array(Cluster).default([]),
     behaviour: z
       .object({
+        /**
+         * `default`: the shapes our client was first written against. `evidence`: only what VPSie's public
+         * SDK and Terraform provider show (../shared/reference/turn2-findings.md §2): no node identifier,
+         * an integer node_type, mixed-case hostnames, the worker limit as HTTP 500, "Not found" for unknown
+         * routes, HTTP 500 for a delete without deleteStatistic, `total` as an array.
+         */
+        profile: z.enum(["default", "evidence"]).default("default"),
         /** How long a new worker stays `provisioning` before it is `running`. */
         provisionDelayMs: z.number().int().min(0).default(2_000),
+        /** Up to this much more, at random, per worker (realistic: 60 s + 60 s). */
+        provisionJitterMs: z.number().int().min(0).default(0),
+        /** How long after it runs a worker's Kubernetes Node registers (join hook), plus up to the jitter. */
+        joinDelayMs: z.number().int().min(0).default(0),
+        joinJitterMs: z.number().int().min(0).default(0),
         /** Never finish provisioning (to exercise timeouts). */
         provisionNeverCompletes: z.boolean().default(false),
         /** The add-worker answer: bare `true`, or the new node's object. */

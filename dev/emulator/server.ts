@@ -42,9 +42,14 @@ class HttpAnswer {
   ) {}
 }
 
-function envelope(data: unknown) {
-  return Array.isArray(data) ? { error: false, data, total: data.length } : { error: false, data };
+/** Lists carry `total`: a number, or (evidence profile, vpsie/govpsie services_test.go) `[{count}]`. */
+function envelope(data: unknown, profile: EmulatorConfig["behaviour"]["profile"]) {
+  if (!Array.isArray(data)) return { error: false, data };
+  return { error: false, data, total: profile === "evidence" ? [{ count: data.length }] : data.length };
 }
+
+const HTML_502 =
+  "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>";
 
 async function readBody(
   req: IncomingMessage,
@@ -257,6 +262,24 @@ export class VpsieEmulator {
     }
 
     const fault = await this.#faultFor(method, url.pathname);
+    if (fault?.kind === "lostAnswer") {
+      record.fault = `lostAnswer:${fault.answer}`;
+      // Carried out as usual, then the answer never arrives.
+      const account = isLogin ? undefined : this.#authenticate(req);
+      if (isLogin) this.#login(req, parsed);
+      else if (account) await this.#dispatch(method, url.pathname, account, parsed);
+      if (fault.answer === "html502") {
+        record.status = this.#send(res, new HttpAnswer(502, HTML_502));
+      } else if (fault.answer === "reset") {
+        record.status = -1;
+        req.socket.destroy();
+      } else {
+        record.status = -2;
+        // No answer: the client gives up first; the socket goes when it does, or when the emulator closes.
+        req.socket.setTimeout(fault.latencyMs || 60_000, () => req.socket.destroy());
+      }
+      return;
+    }
     if (fault) {
       record.fault = fault.kind;
       switch (fault.kind) {
@@ -265,13 +288,7 @@ export class VpsieEmulator {
           req.socket.destroy();
           return;
         case "html502":
-          record.status = this.#send(
-            res,
-            new HttpAnswer(
-              502,
-              "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>",
-            ),
-          );
+          record.status = this.#send(res, new HttpAnswer(502, HTML_502));
           return;
         case "rateLimit":
           record.status = this.#send(
@@ -326,6 +343,10 @@ export class VpsieEmulator {
   ): Promise<HttpAnswer> {
     if (body === undefined)
       return new HttpAnswer(400, { error: true, code: 400, message: "Invalid JSON body" });
+    const evidence = this.config.behaviour.profile === "evidence";
+    // vpsie/terraform-provider-vpsie CHANGELOG: a delete without deleteStatistic is answered with 500.
+    if (evidence && method === "DELETE" && typeof body.deleteStatistic !== "object")
+      return new HttpAnswer(500, { error: true, code: 500, message: "Internal Server Error" });
     for (const route of this.#routes) {
       if (route.method !== method) continue;
       const match = route.pattern.exec(path);
@@ -334,7 +355,7 @@ export class VpsieEmulator {
       try {
         const data = await route.handler({ account, params: match.slice(1).map(decodeURIComponent), body });
         if (method !== "GET") await this.world.save();
-        return new HttpAnswer(200, envelope(data));
+        return new HttpAnswer(200, envelope(data, this.config.behaviour.profile));
       } catch (err) {
         if (err instanceof WorldError) {
           return new HttpAnswer(err.status, {
@@ -347,7 +368,10 @@ export class VpsieEmulator {
         throw err;
       }
     }
-    return new HttpAnswer(404, { error: true, code: 404, message: `Cannot ${method} ${path}` });
+    // Unknown routes answer "Not found", the same words as a missing object (vpsie Terraform CHANGELOG).
+    return evidence
+      ? new HttpAnswer(404, { error: true, code: 404, message: "Not found" })
+      : new HttpAnswer(404, { error: true, code: 404, message: `Cannot ${method} ${path}` });
   }
 
   #admin(method: string, path: string, body: Record<string, unknown> | undefined, raw: string): HttpAnswer {
@@ -385,7 +409,11 @@ export class VpsieEmulator {
     if (key === "PATCH /__sim/behaviour") {
       const Behaviour = z
         .object({
+          profile: z.enum(["default", "evidence"]),
           provisionDelayMs: z.number().int().min(0),
+          provisionJitterMs: z.number().int().min(0),
+          joinDelayMs: z.number().int().min(0),
+          joinJitterMs: z.number().int().min(0),
           provisionNeverCompletes: z.boolean(),
           addWorkerAnswer: z.enum(["true", "object"]),
           tokenAnswer: z.enum(["sdk", "predecessor"]),

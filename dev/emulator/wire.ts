@@ -44,7 +44,24 @@ export function clusterListItem(config: EmulatorConfig, cluster: Cluster) {
   };
 }
 
+/** The SDK's node_type is an integer whose values no source names; these stand for them. */
+export const EVIDENCE_NODE_TYPES = { master: 1, slave: 2 } as const;
+
 export function clusterNode(config: EmulatorConfig, cluster: Cluster, node: WorkerNode) {
+  if (config.behaviour.profile === "evidence") {
+    // Exactly the SDK's fields (vpsieinc/govpsie k8s.go Node): no identifier, no status.
+    return {
+      id: node.id,
+      user_id: 1,
+      hostname: node.hostname,
+      default_ip: node.defaultIp,
+      private_ip: node.privateIp,
+      node_type: EVIDENCE_NODE_TYPES[node.nodeType],
+      node_id: String(node.id),
+      datacenter_id: datacenterId(config, cluster.dcIdentifier),
+      created_on: node.createdOn,
+    };
+  }
   return {
     id: node.id,
     user_id: 1,

@@ -143,7 +143,8 @@ export class World {
     status: NodeStatus,
   ): WorkerNode {
     const id = this.#nextId();
-    const base = cluster.name.toLowerCase();
+    // The only real hostnames quoted are mixed case (HEL-Kubernetes-49ab-…): the evidence profile keeps the case.
+    const base = this.config.behaviour.profile === "evidence" ? cluster.name : cluster.name.toLowerCase();
     return {
       id,
       identifier: randomUUID(),
@@ -162,8 +163,9 @@ export class World {
 
   #addNode(cluster: Cluster, group: Group, status: NodeStatus): WorkerNode {
     const node = this.#newNode(cluster, "slave", group, status);
-    if (status === "provisioning" && !this.config.behaviour.provisionNeverCompletes) {
-      node.readyAt = this.#now() + this.config.behaviour.provisionDelayMs;
+    const { provisionNeverCompletes, provisionDelayMs, provisionJitterMs } = this.config.behaviour;
+    if (status === "provisioning" && !provisionNeverCompletes) {
+      node.readyAt = this.#now() + provisionDelayMs + Math.floor(Math.random() * provisionJitterMs);
     }
     cluster.nodes.push(node);
     return node;
@@ -265,7 +267,10 @@ export class World {
     if (!group) throw new WorldError(404, "Group not found");
     const limit = this.config.accounts.find((a) => a.name === account)?.workerLimit ?? 0;
     if (this.workersOf(account) >= limit) {
-      throw new WorldError(400, "Worker nodes count exceeds the allowed limit");
+      // Seen for real as HTTP 500 (vpsie-k8s-autoscaler errors_test.go): a 5xx that is final.
+      throw this.config.behaviour.profile === "evidence"
+        ? new WorldError(500, `Worker nodes count exceeds the allowed limit ${limit}`)
+        : new WorldError(400, "Worker nodes count exceeds the allowed limit");
     }
     return this.#addNode(cluster, group, "provisioning");
   }

@@ -70,6 +70,8 @@ export class TokenSource {
         method: "POST",
         path: LOGIN_PATH,
         wholeBody: true,
+        // A second exchange only issues another token.
+        idempotent: true,
         json: { clientId, clientSecret },
       });
     } catch (err) {
@@ -84,6 +86,7 @@ export class TokenSource {
         method: "POST",
         path: LOGIN_PATH,
         wholeBody: true,
+        idempotent: true,
         form: { clientId, clientSecret },
       });
     }

@@ -67,8 +67,40 @@ export class VpsieBadResponseError extends VpsieError {
 /** The request did not complete: connection refused or dropped, DNS, or the per-request timeout. */
 export class VpsieNetworkError extends VpsieError {
   override name = "VpsieNetworkError";
-  constructor(operation: string, reason: string) {
+  constructor(
+    operation: string,
+    reason: string,
+    /** The system error code (ECONNREFUSED, ECONNRESET, …), when there was one. */
+    readonly code?: string,
+  ) {
     super(`VPSie API ${operation} did not complete: ${reason}`, true);
+  }
+
+  /** Whether the failure happened before any byte of the request left: VPSie cannot have acted on it. */
+  get unsent(): boolean {
+    return this.code !== undefined && UNSENT_CODES.has(this.code);
+  }
+}
+
+/** Failures of name resolution or of the connection itself: the request was never sent. */
+const UNSENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+
+/**
+ * A request that is not safe to repeat (adding a worker, creating a group) may have been carried out:
+ * its answer was lost (a proxy's 502, a timeout, a reset connection, a 5xx). It is never sent again;
+ * the caller reconciles instead, by looking for what the request would have made.
+ */
+export class VpsieOutcomeUnknownError extends VpsieError {
+  override name = "VpsieOutcomeUnknownError";
+  constructor(
+    readonly operation: string,
+    override readonly cause: VpsieError,
+  ) {
+    super(
+      `VPSie API ${operation} may or may not have been carried out (${cause.message}); not sent again`,
+      false,
+      cause.status,
+    );
   }
 }
 

@@ -26,7 +26,8 @@ export const Envelope = z.object({
   code: optionalNum,
   message: optionalText,
   data: z.unknown().optional(),
-  total: optionalNum,
+  /** A number, or (vpsie/govpsie services_test.go) an array of `{count}`: not read, never refused. */
+  total: z.unknown().optional(),
 });
 export type Envelope = z.output<typeof Envelope>;
 
@@ -63,6 +64,11 @@ function toCluster(c: z.output<z.ZodObject<typeof clusterShape>>) {
 export const ClusterWire = z.object(clusterShape).transform(toCluster);
 export type Cluster = z.output<typeof ClusterWire>;
 
+/**
+ * A node of a cluster. The SDK's shape (vpsieinc/govpsie k8s.go `Node`) has no `identifier` and an
+ * integer `node_type`; only the predecessor expects a uuid and "master"/"slave". Both are read; which
+ * node is which is decided in workers.ts, and hostnames keep VPSie's case (compare them with sameHost).
+ */
 export const ClusterNodeWire = z
   .object({
     id: optionalNum,
@@ -72,6 +78,7 @@ export const ClusterNodeWire = z
     ip: optionalText,
     private_ip: optionalText,
     node_type: optionalText,
+    node_id: optionalText,
     role: optionalText,
     status: optionalText,
     datacenter_id: optionalNum,
@@ -80,9 +87,11 @@ export const ClusterNodeWire = z
   .transform((n) => ({
     id: n.id,
     identifier: n.identifier,
+    nodeId: n.node_id,
     hostname: n.hostname,
     defaultIp: n.default_ip ?? n.ip,
     privateIp: n.private_ip,
+    /** As VPSie sent it: "master", "slave", or a number as text. */
     nodeType: n.node_type ?? n.role,
     status: n.status,
     datacenterId: n.datacenter_id,

@@ -18,6 +18,8 @@ import {
   VpsieCircuitOpenError,
   VpsieError,
   VpsieNetworkError,
+  VpsieOutcomeUnknownError,
+  VpsieQuotaError,
   apiError,
 } from "./errors.js";
 import { Envelope } from "./model.js";
@@ -62,6 +64,12 @@ export interface Request {
   wholeBody?: boolean;
   /** Headers carrying credentials; never copied into errors or records. */
   authHeaders?: () => Promise<Record<string, string>>;
+  /**
+   * Whether sending it twice does no harm (reads, deletes, the token exchange). A request that is not
+   * (adding a worker, creating a group) is sent again only when nothing can have reached VPSie: a 429,
+   * or a connection that never opened. Any other failure is a VpsieOutcomeUnknownError.
+   */
+  idempotent: boolean;
 }
 
 /** Retry-After as delta-seconds or an HTTP date, in milliseconds; capped so a bad header cannot stall us. */
@@ -84,15 +92,23 @@ function bodyStart(body: string): string {
   return plain.length > 120 ? `${plain.slice(0, 120)}…` : plain || "(empty)";
 }
 
-function networkReason(err: unknown, timeoutMs: number): string {
+function networkError(operation: string, err: unknown, timeoutMs: number): VpsieNetworkError {
   if (err instanceof DOMException && (err.name === "TimeoutError" || err.name === "AbortError")) {
-    return `no answer within ${timeoutMs / 1000}s`;
+    return new VpsieNetworkError(operation, `no answer within ${timeoutMs / 1000}s`);
   }
   if (err instanceof Error) {
     const cause = err.cause as { code?: string; message?: string } | undefined;
-    return cause?.code ?? cause?.message ?? err.message;
+    return new VpsieNetworkError(operation, cause?.code ?? cause?.message ?? err.message, cause?.code);
   }
-  return String(err);
+  return new VpsieNetworkError(operation, String(err));
+}
+
+/** Whether a failed attempt proves VPSie did not act on the request: it may then be sent again. */
+function provablyNotCarriedOut(err: unknown): boolean {
+  return (
+    (err instanceof VpsieApiError && err.status === 429 && !(err instanceof VpsieQuotaError)) ||
+    (err instanceof VpsieNetworkError && err.unsent)
+  );
 }
 
 /**
@@ -104,6 +120,7 @@ export class Transport {
   readonly #throttled: <T>(fn: () => Promise<T>) => Promise<T>;
   readonly #breaker;
   readonly #policy;
+  readonly #unsafePolicy;
 
   constructor(options: TransportOptions) {
     this.#options = {
@@ -143,6 +160,11 @@ export class Transport {
     );
     const retryPolicy = retry(handleWhen(retryable), { maxAttempts: this.#options.maxAttempts - 1, backoff });
     this.#policy = wrap(retryPolicy, this.#breaker);
+    const unsafeRetry = retry(handleWhen(provablyNotCarriedOut), {
+      maxAttempts: this.#options.maxAttempts - 1,
+      backoff,
+    });
+    this.#unsafePolicy = wrap(unsafeRetry, this.#breaker);
   }
 
   /** True while the breaker refuses calls: callers must not plan actions on VPSie then. */
@@ -151,10 +173,21 @@ export class Transport {
   }
 
   async send(request: Request): Promise<unknown> {
+    const policy = request.idempotent ? this.#policy : this.#unsafePolicy;
     try {
-      return await this.#policy.execute(() => this.#throttled(() => this.#attempt(request)));
+      return await policy.execute(() => this.#throttled(() => this.#attempt(request)));
     } catch (err) {
       if (err instanceof BrokenCircuitError) throw new VpsieCircuitOpenError(request.operation);
+      // Refused requests (4xx, quota) were answered; anything else may have been carried out.
+      const answeredRefusal = err instanceof VpsieApiError && err.status !== undefined && err.status < 500;
+      if (
+        !request.idempotent &&
+        err instanceof VpsieError &&
+        !answeredRefusal &&
+        !(err instanceof VpsieQuotaError) &&
+        !provablyNotCarriedOut(err)
+      )
+        throw new VpsieOutcomeUnknownError(request.operation, err);
       throw err;
     }
   }
@@ -187,7 +220,7 @@ export class Transport {
         });
         text = await response.text();
       } catch (err) {
-        throw new VpsieNetworkError(request.operation, networkReason(err, this.#options.timeoutMs));
+        throw networkError(request.operation, err, this.#options.timeoutMs);
       }
       status = response.status;
       const data = this.#interpret(request, response, text);
