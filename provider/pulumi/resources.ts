@@ -2,58 +2,31 @@
  * The VPSie Pulumi resources: NodeGroup (a managed-Kubernetes node group of one size in a cluster)
  * and Node (one worker of a group, named by its member key).
  *
- * Pulumi stores a dynamic provider's code in the state and runs it in its dynamic-provider process.
- * These providers are shims that load runtime.js there and call it: from the path in
- * VPSIE_AUTOSCALER_PROVIDER_RUNTIME when set (an installation that moves its files sets it), else from
- * where the program that last updated the resource found it.
+ * They are dynamic resources: the state stores, with each resource, the code of its provider, and the
+ * dynamic-provider plugin evaluates it. That code is a few lines written here, not a serialized closure:
+ * it takes the providers that the process hosting them registered (the scaler and the plugin do), else
+ * loads them from the dist/ of the project the program belongs to (the SDK's own plugin). So the
+ * state never names a path of the machine that wrote it, and no closure serializer (which loads the
+ * TypeScript compiler) runs in the program.
  */
-import { fileURLToPath } from "node:url";
 import * as pulumi from "@pulumi/pulumi";
-import type * as Runtime from "./runtime.js";
+import { HOSTED_PROVIDERS, RESOURCE_TYPES } from "./types.js";
 
-const RUNTIME = fileURLToPath(new URL("./runtime.js", import.meta.url));
-
-/** Runs in the dynamic-provider process: `require` is that CommonJS process's own. */
-function runtime(): typeof Runtime {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- evaluated in the provider process, see above
-  return require(process.env.VPSIE_AUTOSCALER_PROVIDER_RUNTIME || RUNTIME) as typeof Runtime;
+/** The project holding the program: the nearest directory above the program's with a Pulumi.yaml. */
+function providerText(which: "nodeGroup" | "node"): string {
+  return [
+    "exports.handler = function () {",
+    `  var hosted = globalThis[Symbol.for(${JSON.stringify(Symbol.keyFor(HOSTED_PROVIDERS))})];`,
+    "  if (hosted) return hosted." + which + ";",
+    "  var fs = require('fs'), path = require('path'), dir = process.cwd();",
+    "  while (!fs.existsSync(path.join(dir, 'Pulumi.yaml')) && path.dirname(dir) !== dir) dir = path.dirname(dir);",
+    "  return require(path.join(dir, 'dist', 'provider', 'pulumi', 'providers.js')).providers." + which + ";",
+    "};",
+  ].join("\n");
 }
 
-const nodeGroupProvider: pulumi.dynamic.ResourceProvider = {
-  async check(_olds, news: Partial<Runtime.NodeGroupInputs>) {
-    return { inputs: news, failures: runtime().checkNodeGroup(news) };
-  },
-  async diff(_id, olds, news) {
-    return runtime().diffNodeGroup(olds as Runtime.NodeGroupOutputs, news as Runtime.NodeGroupInputs);
-  },
-  async create(inputs) {
-    return runtime().createNodeGroup(inputs as Runtime.NodeGroupInputs);
-  },
-  async read(id, props) {
-    return runtime().readNodeGroup(id, props as Runtime.NodeGroupOutputs);
-  },
-  async delete(id) {
-    await runtime().deleteNodeGroup(id);
-  },
-};
-
-const nodeProvider: pulumi.dynamic.ResourceProvider = {
-  async check(_olds, news: Partial<Runtime.NodeInputs>) {
-    return { inputs: news, failures: runtime().checkNode(news) };
-  },
-  async diff(_id, olds, news) {
-    return runtime().diffNode(olds as Runtime.NodeOutputs, news as Runtime.NodeInputs);
-  },
-  async create(inputs) {
-    return runtime().createNode(inputs as Runtime.NodeInputs);
-  },
-  async read(id, props) {
-    return runtime().readNode(id, props as Runtime.NodeOutputs);
-  },
-  async delete(id, props) {
-    await runtime().deleteNode(id, props as Runtime.NodeOutputs);
-  },
-};
+const NODE_GROUP_PROVIDER = providerText("nodeGroup");
+const NODE_PROVIDER = providerText("node");
 
 export interface NodeGroupArgs {
   clusterIdentifier: pulumi.Input<string>;
@@ -61,18 +34,16 @@ export interface NodeGroupArgs {
   kubeSizeId: pulumi.Input<number>;
 }
 
-export class NodeGroup extends pulumi.dynamic.Resource {
+export class NodeGroup extends pulumi.CustomResource {
   declare readonly groupId: pulumi.Output<number>;
   declare readonly groupIdentifier: pulumi.Output<string>;
 
   constructor(name: string, args: NodeGroupArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      nodeGroupProvider,
+      RESOURCE_TYPES.nodeGroup,
       name,
-      { ...args, groupId: undefined, groupIdentifier: undefined },
+      { ...args, groupId: undefined, groupIdentifier: undefined, __provider: NODE_GROUP_PROVIDER },
       opts,
-      "vpsie",
-      "NodeGroup",
     );
   }
 }
@@ -84,11 +55,16 @@ export interface NodeArgs {
   key: pulumi.Input<string>;
 }
 
-export class Node extends pulumi.dynamic.Resource {
-  declare readonly identifier: pulumi.Output<string>;
+export class Node extends pulumi.CustomResource {
+  declare readonly identifier: pulumi.Output<string | undefined>;
   declare readonly hostname: pulumi.Output<string>;
 
   constructor(name: string, args: NodeArgs, opts?: pulumi.CustomResourceOptions) {
-    super(nodeProvider, name, { ...args, identifier: undefined, hostname: undefined }, opts, "vpsie", "Node");
+    super(
+      RESOURCE_TYPES.node,
+      name,
+      { ...args, identifier: undefined, hostname: undefined, __provider: NODE_PROVIDER },
+      opts,
+    );
   }
 }

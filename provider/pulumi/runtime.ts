@@ -10,7 +10,9 @@ export { checkNode, checkNodeGroup, diffNode, diffNodeGroup };
 
 export const createNodeGroup = (inputs: NodeGroupInputs) => providers.nodeGroup.create(inputs);
 export const readNodeGroup = (id: string, props: NodeGroupOutputs) => providers.nodeGroup.read!(id, props);
-export const deleteNodeGroup = (id: string, props: NodeGroupOutputs) => providers.nodeGroup.delete!(id, props);
+// 0.1 passed the id only.
+export const deleteNodeGroup = (id: string, props?: NodeGroupOutputs) =>
+  providers.nodeGroup.delete!(id, props ?? ({} as NodeGroupOutputs));
 export const createNode = (inputs: NodeInputs) => providers.node.create(inputs);
 export const readNode = (id: string, props: NodeOutputs) => providers.node.read!(id, props);
 export const deleteNode = (id: string, props: NodeOutputs) => providers.node.delete!(id, props);

@@ -4,10 +4,27 @@
  * nodes and the history entry. One stack per node group, so groups never wait for each other; one
  * update at a time per stack, with requests that queue up merged into the next update.
  */
-import { ConcurrentUpdateError, type Stack, type UpdateSummary } from "@pulumi/pulumi/automation/index.js";
+import type { Stack } from "@pulumi/pulumi/automation/index.js";
 import { join } from "node:path";
+import type { ClaimTimings } from "../../provider/pulumi/claims.js";
 import { VpsieClient } from "../../provider/vpsie/client.js";
-import type { NodeGroupConfig } from "../../stacks/nodeGroupsConfig.js";
+import {
+  type NodeGroupConfig,
+  nodeGroupUrn,
+  nodesInState,
+  nodeUrn,
+  PROJECT,
+  RESOURCE_TYPES,
+} from "../../stacks/contract.js";
+import { declareNodeGroups } from "../../stacks/program.js";
+import {
+  isStackBusy,
+  runUpdate,
+  StackMissingError,
+  TargetsIncompleteError,
+  type UpdateOutcome,
+} from "../pulumi/engine.js";
+import { hostProviders } from "../pulumi/hostedProviders.js";
 import { type EngineOptions, selectProjectStack } from "../pulumi/workspace.js";
 import {
   fileIntents,
@@ -20,7 +37,7 @@ import {
 import { describeLock, listLocks } from "./locks.js";
 import { recoverStack, type RecoveryReport } from "./recovery.js";
 import type { ScalerMetrics } from "../observability/metrics.js";
-import { newNodeKey, PROJECT, type PublishStackConfig, readNodeGroups, writeMembers } from "./stackConfig.js";
+import { newNodeKey, type PublishStackConfig, readNodeGroups, writeMembers } from "./stackConfig.js";
 
 export interface ScaleRequest {
   /** The node group; its stack has the same name. */
@@ -33,6 +50,16 @@ export interface ScaleRequest {
   reason: string;
 }
 
+/** The stack-history entry of an update, as the update's own events report it. */
+export interface UpdateRecord {
+  kind: "update";
+  result: "succeeded";
+  message: string;
+  startTime: string;
+  endTime: string;
+  resourceChanges: Record<string, number>;
+}
+
 export interface ScaleResult {
   group: string;
   from: number;
@@ -41,9 +68,9 @@ export interface ScaleResult {
   deleted: string[];
   /** The update's message, as the stack history keeps it. */
   message: string;
-  /** What the preview said would change, before the update ran. */
+  /** What the update changed, from its own engine events: the counts and the diff people review. */
   preview: { changes: Record<string, number>; output: string };
-  history?: UpdateSummary;
+  history?: UpdateRecord;
   /** When nothing was applied: why (limits a person set, keys already gone, …). */
   skipped?: string;
   /** Requests merged into this update. */
@@ -62,7 +89,10 @@ export interface ApplierOptions extends EngineOptions {
   /** How long to wait for a lock someone else holds before reporting it (default 2 min). */
   lockWaitMs?: number;
   progress?: (message: string) => void;
+  /** The VPSie client the providers this process hosts use (default: from the environment). */
   client?: VpsieClient;
+  /** How long a create looks for its new worker (tests shorten it). */
+  claimTimings?: Partial<ClaimTimings>;
   metrics?: ScalerMetrics;
   /** Where update intents are kept when not in files under stateDir (in a cluster: a ConfigMap). */
   intents?: IntentStore;
@@ -134,8 +164,18 @@ export class Applier {
     );
   }
 
+  #vpsie(): VpsieClient {
+    this.#client ??= VpsieClient.fromEnv();
+    return this.#client;
+  }
+
+  /** The CLI environment that attaches the engine to the providers this process hosts. */
+  #hosted(): Promise<Record<string, string>> {
+    return hostProviders(this.#options.projectDir, this.#vpsie(), this.#options.claimTimings);
+  }
+
   async #stack(group: string): Promise<Stack> {
-    return selectProjectStack({ ...this.#options, stackName: group });
+    return selectProjectStack({ ...this.#options, stackName: group, env: await this.#hosted() });
   }
 
   /** Recovers an update a previous scaler left unfinished; runs once per stack per process, and on demand. */
@@ -144,23 +184,22 @@ export class Applier {
     if (!intent || !intentAbandoned(intent)) return undefined;
     const config = (await readNodeGroups(this.#options.projectDir, group)).find((g) => g.name === group);
     if (!config) return undefined;
-    this.#client ??= VpsieClient.fromEnv();
     return recoverStack({
       stack: await this.#stack(group),
       stackName: group,
       group: config,
       backendUrl: this.#options.backendUrl,
       intents: this.#intents,
-      client: this.#client,
+      client: this.#vpsie(),
       progress: (m) => this.#progress(m),
     });
   }
 
-  /** Member key → node name, as the group's stack outputs say after its last update. */
+  /** Member key → node name (the worker's hostname), from the Node resources in the group's state. */
   async nodeNames(group: string): Promise<Record<string, string>> {
-    const outputs = await (await this.#stack(group)).outputs();
-    const groups = (outputs.groups?.value ?? {}) as Record<string, { nodes?: Record<string, string> }>;
-    return groups[group]?.nodes ?? {};
+    const exported = await (await this.#stack(group)).exportStack();
+    const { nodes } = nodesInState(exported.deployment);
+    return Object.fromEntries(nodes.flatMap((n) => (n.hostname ? [[n.key, n.hostname]] : [])));
   }
 
   /**
@@ -196,7 +235,7 @@ export class Applier {
       try {
         return await work();
       } catch (err) {
-        if (!(err instanceof ConcurrentUpdateError)) throw err;
+        if (!isStackBusy(err)) throw err;
         const locks = (await listLocks(this.#options.backendUrl, PROJECT, group)) ?? [];
         const holders = locks.map(describeLock).join(", ") || "an unknown holder";
         if (Date.now() > deadline) {
@@ -245,37 +284,83 @@ export class Applier {
     const changes = [...plan.added.map((k) => `+${k}`), ...plan.removed.map((k) => `-${k}`)].join(" ");
     const message = `${kind} ${group.name} ${group.nodes.length} → ${plan.members.length} (${changes}): ${request.reason}${plan.note ? ` [${plan.note}]` : ""}`;
     await writeMembers(projectDir, group.name, group.name, plan.members, this.#options.publishStackConfig);
-    const stack = await this.#stack(group.name);
     const endTimer = this.#options.metrics?.updateDuration.startTimer({ group: group.name, kind });
     try {
       const result = await withIntent(this.#intents, group.name, message, async () => {
-        this.#progress(`previewing ${message}`);
-        let output = "";
-        const preview = await stack.preview({ diff: true, onOutput: (text) => (output += text) });
-        this.#progress(`updating stack ${group.name}`);
-        const up = await this.#withLockWait(group.name, () => stack.up({ message }));
-        const outputs = (up.outputs.groups?.value ?? {}) as Record<
-          string,
-          { nodes?: Record<string, string> }
-        >;
-        const hostnames = outputs[group.name]?.nodes ?? {};
-        const [history] = await stack.history(1);
+        this.#progress(`updating stack ${group.name}: ${message}`);
+        const outcome = await this.#withLockWait(group.name, () =>
+          this.#targetedUpdate(group, message, plan.added, plan.removed),
+        );
+        const created = plan.added.map((key) => {
+          const step = outcome.steps.find(
+            (s) => s.type === RESOURCE_TYPES.node && s.urn === nodeUrn(group.name, key) && !s.failed,
+          );
+          const hostname = step?.outputs?.hostname;
+          return { key, hostname: typeof hostname === "string" ? hostname : undefined };
+        });
         this.#progress(`done: ${message}`);
         return {
           ...base,
           to: plan.members.length,
-          created: plan.added.map((key) => ({ key, hostname: hostnames[key] })),
+          created,
           deleted: plan.removed,
           message,
-          preview: { changes: preview.changeSummary, output },
-          history,
+          preview: { changes: outcome.resourceChanges, output: outcome.diff },
+          history: {
+            kind: "update" as const,
+            result: "succeeded" as const,
+            message,
+            startTime: outcome.startTime.toISOString(),
+            endTime: outcome.endTime.toISOString(),
+            resourceChanges: outcome.resourceChanges,
+          },
         };
       });
       endTimer?.({ result: "succeeded" });
       return result;
     } catch (err) {
       endTimer?.({ result: "failed" });
-      await this.#restoreMembers(stack, group, plan.added, plan.removed);
+      await this.#restoreMembers(group, plan.added, plan.removed);
+      throw err;
+    }
+  }
+
+  /**
+   * The update of a scale action: only the new nodes declared, and only they and the removed ones
+   * targeted (and the group, when it gets its first nodes and may not exist yet), so the engine leaves
+   * the other nodes alone. A stack that is new is created first; one whose state lacks what its config
+   * names (a person's edit) gets an update of every member instead.
+   */
+  async #targetedUpdate(
+    group: NodeGroupConfig,
+    message: string,
+    added: string[],
+    removed: string[],
+  ): Promise<UpdateOutcome> {
+    const targets = [...added, ...removed].map((key) => nodeUrn(group.name, key));
+    if (group.nodes.length === 0) targets.push(nodeGroupUrn(group.name, group.name));
+    const update = async (scope: { only?: string[] }, urns: string[]) =>
+      runUpdate(this.#options, {
+        projectDir: this.#options.projectDir,
+        stack: group.name,
+        message,
+        targets: urns,
+        program: async () => declareNodeGroups(scope),
+        env: await this.#hosted(),
+      });
+    try {
+      return await update({ only: added }, targets);
+    } catch (err) {
+      if (err instanceof StackMissingError) {
+        await this.#stack(group.name);
+        return update({ only: added }, targets);
+      }
+      if (err instanceof TargetsIncompleteError) {
+        this.#progress(
+          `stack ${group.name}: its state lacks resources its config names; updating every member`,
+        );
+        return update({}, []);
+      }
       throw err;
     }
   }
@@ -309,17 +394,9 @@ export class Applier {
   }
 
   /** After a failed update: keys whose nodes exist stay members, the others go back to what they were. */
-  async #restoreMembers(
-    stack: Stack,
-    group: NodeGroupConfig,
-    added: string[],
-    removed: string[],
-  ): Promise<void> {
-    const exported = await stack.exportStack().catch(() => undefined);
-    const resources = (
-      (exported?.deployment as { resources?: Array<{ urn: string; type: string }> })?.resources ?? []
-    ).filter((r) => r.type === "pulumi-nodejs:dynamic/vpsie:Node");
-    const inState = new Set(resources.map((r) => r.urn.split("::").at(-1)));
+  async #restoreMembers(group: NodeGroupConfig, added: string[], removed: string[]): Promise<void> {
+    const exported = await (await this.#stack(group.name)).exportStack().catch(() => undefined);
+    const inState = new Set(nodesInState(exported?.deployment).nodes.map((n) => n.key));
     const current = (await readNodeGroups(this.#options.projectDir, group.name)).find(
       (g) => g.name === group.name,
     );

@@ -4,14 +4,12 @@
  * update, so that no worker is left unknown to the state and none is created twice.
  */
 import type { Stack } from "@pulumi/pulumi/automation/index.js";
+import { nodeResourceId } from "../../provider/pulumi/providers.js";
 import type { VpsieClient } from "../../provider/vpsie/client.js";
-import type { ClusterNode } from "../../provider/vpsie/model.js";
-import type { NodeGroupConfig } from "../../stacks/nodeGroupsConfig.js";
+import { isWorker, type Worker } from "../../provider/vpsie/workers.js";
+import { keyOfUrn, type NodeGroupConfig, PROJECT, RESOURCE_TYPES } from "../../stacks/contract.js";
 import { intentAbandoned, type IntentStore } from "./intents.js";
 import { describeLock, listLocks } from "./locks.js";
-import { PROJECT } from "./stackConfig.js";
-
-const NODE_TYPE = "pulumi-nodejs:dynamic/vpsie:Node";
 
 interface ResourceState {
   urn: string;
@@ -42,20 +40,26 @@ export interface RecoveryReport {
   skipped?: string;
 }
 
-function keyOf(urn: string): string {
-  return urn.split("::").at(-1) ?? urn;
+/** The group's workers at VPSie: one group per size in a cluster, so the VM's size says whose it is. */
+export async function groupWorkers(client: VpsieClient, group: NodeGroupConfig): Promise<Worker[]> {
+  return (await client.listWorkers(group.cluster)).filter(
+    (w) => w.role !== "master" && w.kubeSizeId === group.kubeSizeId,
+  );
 }
 
-/** The group's workers at VPSie: one group per size in a cluster, so the VM's size says whose it is. */
-async function groupWorkers(client: VpsieClient, group: NodeGroupConfig): Promise<ClusterNode[]> {
-  const cluster = await client.getCluster(group.cluster);
-  const workers = (cluster?.nodes ?? []).filter((n) => n.nodeType !== "master" && n.identifier);
-  const sized: ClusterNode[] = [];
-  for (const worker of workers) {
-    const vm = await client.getVm(worker.identifier ?? "");
-    if (vm?.kubeSizeId === group.kubeSizeId) sized.push(worker);
-  }
-  return sized;
+/** Whether the worker is the one a Node resource's state remembers. */
+function claimedBy(resource: ResourceState, worker: Worker): boolean {
+  const outputs = resource.outputs ?? {};
+  const text = (v: unknown) => (typeof v === "string" ? v : undefined);
+  return isWorker(
+    {
+      identifier:
+        text(outputs.identifier) ?? (resource.id && !resource.id.includes(":") ? resource.id : undefined),
+      id: typeof outputs.workerId === "number" ? outputs.workerId : undefined,
+      hostname: text(outputs.hostname),
+    },
+    worker,
+  );
 }
 
 export async function recoverStack(options: {
@@ -96,41 +100,40 @@ export async function recoverStack(options: {
   const pending = deployment.pending_operations ?? [];
   if (pending.length > 0) {
     let resources = deployment.resources ?? [];
-    const known = new Set(resources.filter((r) => r.type === NODE_TYPE).map((r) => r.id));
+    const nodes = resources.filter((r) => r.type === RESOURCE_TYPES.node);
     const workers = await groupWorkers(client, group);
-    const orphans = workers.filter((w) => !known.has(w.identifier));
+    const orphans = workers.filter((w) => !nodes.some((r) => claimedBy(r, w)));
     for (const op of pending) {
-      if (op.resource.type !== NODE_TYPE) continue;
-      const key = keyOf(op.resource.urn);
+      if (op.resource.type !== RESOURCE_TYPES.node) continue;
+      const key = keyOfUrn(op.resource.urn);
       if (op.type === "creating") {
         const orphan = orphans.shift();
-        if (!orphan?.identifier) {
+        if (!orphan) {
           report.dropped.push(key);
           continue;
         }
         const inputs = op.resource.inputs ?? {};
         resources.push({
           ...op.resource,
-          id: orphan.identifier,
-          outputs: {
-            ...inputs,
-            identifier: orphan.identifier,
-            hostname: orphan.hostname,
-            defaultIp: orphan.defaultIp,
-            privateIp: orphan.privateIp,
-          },
+          id: nodeResourceId(orphan),
+          outputs: JSON.parse(
+            JSON.stringify({
+              ...inputs,
+              identifier: orphan.identifier,
+              workerId: orphan.id,
+              hostname: orphan.hostname,
+              defaultIp: orphan.defaultIp,
+              privateIp: orphan.privateIp,
+            }),
+          ) as Record<string, unknown>,
         });
-        report.adopted.push({ key, identifier: orphan.identifier, hostname: orphan.hostname });
-      } else if (
-        op.type === "deleting" &&
-        op.resource.id &&
-        !workers.some((w) => w.identifier === op.resource.id)
-      ) {
+        report.adopted.push({ key, identifier: nodeResourceId(orphan), hostname: orphan.hostname });
+      } else if (op.type === "deleting" && !workers.some((w) => claimedBy(op.resource, w))) {
         resources = resources.filter((r) => r.urn !== op.resource.urn);
       }
     }
     for (const orphan of orphans) {
-      await client.deleteWorker(group.cluster, orphan.identifier ?? "");
+      await client.deleteWorker(group.cluster, orphan);
       report.deletedOrphans.push(orphan.hostname);
     }
     deployment.resources = resources;

@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { Command, CommanderError, Option } from "commander";
 import { VpsieError } from "../../provider/vpsie/errors.js";
 import { ToolMissingError } from "../tools/errors.js";
+import { shutdown } from "../system/shutdown.js";
 import { buildInfo } from "./buildInfo.js";
 import { planCommand } from "./commands/plan.js";
 import { runCommand } from "./commands/run.js";
@@ -60,25 +61,32 @@ export async function main(argv: string[]): Promise<number> {
     await (await buildProgram()).parseAsync(argv, { from: "user" });
     return ExitCode.ok;
   } catch (err) {
-    if (err instanceof CommanderError) {
-      // help and version end here too, with exit code 0
-      return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
-    }
-    if (err instanceof UsageError) {
-      process.stderr.write(`error: ${err.message}\n`);
-      return ExitCode.usage;
-    }
-    if (err instanceof VpsieError) {
-      // VPSie's own message, with the operation; the exit code tells scripts it was the API.
-      process.stderr.write(`error: ${err.message}\n`);
-      return ExitCode.apiError;
-    }
-    if (err instanceof ToolMissingError) {
-      process.stderr.write(`error: ${err.message}\n`);
-      return ExitCode.toolMissing;
-    }
-    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
-    if (process.env.VPSIE_AUTOSCALER_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-    return ExitCode.failure;
+    return report(err);
+  } finally {
+    await shutdown();
   }
+}
+
+/** The exit code of an error, after printing it: a message for expected errors, never a stack trace. */
+function report(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // help and version end here too, with exit code 0
+    return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+  }
+  if (err instanceof UsageError) {
+    process.stderr.write(`error: ${err.message}\n`);
+    return ExitCode.usage;
+  }
+  if (err instanceof VpsieError) {
+    // VPSie's own message, with the operation; the exit code tells scripts it was the API.
+    process.stderr.write(`error: ${err.message}\n`);
+    return ExitCode.apiError;
+  }
+  if (err instanceof ToolMissingError) {
+    process.stderr.write(`error: ${err.message}\n`);
+    return ExitCode.toolMissing;
+  }
+  process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+  if (process.env.VPSIE_AUTOSCALER_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  return ExitCode.failure;
 }

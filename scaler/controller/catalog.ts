@@ -5,7 +5,8 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { VpsieClient } from "../../provider/vpsie/client.js";
-import type { NodeGroupConfig } from "../../stacks/nodeGroupsConfig.js";
+import { sameHost } from "../../provider/vpsie/workers.js";
+import { groupStacks, type NodeGroupConfig, STACKS_DIR } from "../../stacks/contract.js";
 import type { NodeGroup, Resources } from "../decision/types.js";
 import { readNodeGroups } from "../apply/stackConfig.js";
 
@@ -29,10 +30,8 @@ export class GroupCatalog {
 
   /** The configured groups: one stack config file per group in stacks/ (the example excluded). */
   async configs(): Promise<NodeGroupConfig[]> {
-    const files = await readdir(join(this.#projectDir, "stacks")).catch(() => [] as string[]);
-    const stacks = files
-      .flatMap((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1] ?? [])
-      .filter((s) => s !== "example");
+    const files = await readdir(join(this.#projectDir, STACKS_DIR)).catch(() => [] as string[]);
+    const stacks = groupStacks(files);
     const groups: NodeGroupConfig[] = [];
     for (const stack of stacks)
       groups.push(...(await readNodeGroups(this.#projectDir, stack)).filter((g) => g.name === stack));
@@ -70,14 +69,14 @@ export class GroupCatalog {
         );
         continue;
       }
+      const isRegistered = (key: string) => registered.has((this.hostnames.get(key) ?? "").toLowerCase());
       const upcoming = config.nodes
-        .filter((key) => !registered.has(this.hostnames.get(key) ?? ""))
+        .filter((key) => !isRegistered(key))
         .map((key) => {
           if (!this.#waitingSince.has(key)) this.#waitingSince.set(key, now);
           return { key, requestedAt: this.#waitingSince.get(key) ?? now };
         });
-      for (const key of config.nodes)
-        if (registered.has(this.hostnames.get(key) ?? "")) this.#waitingSince.delete(key);
+      for (const key of config.nodes) if (isRegistered(key)) this.#waitingSince.delete(key);
       groups.push({
         name: config.name,
         minNodes: config.minNodes,
@@ -92,8 +91,9 @@ export class GroupCatalog {
     return groups;
   }
 
+  /** The member key of a Node: VPSie quotes hostnames in mixed case, Kubernetes names them in lower case. */
   keyOf(nodeName: string): string | undefined {
-    for (const [key, hostname] of this.hostnames) if (hostname === nodeName) return key;
+    for (const [key, hostname] of this.hostnames) if (sameHost(hostname, nodeName)) return key;
     return undefined;
   }
 }

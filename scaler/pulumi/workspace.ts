@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { LocalWorkspace, PulumiCommand, type PulumiFn, type Stack } from "@pulumi/pulumi/automation/index.js";
+import { declareNodeGroups } from "../../stacks/program.js";
 import { repoRoot } from "../tools/paths.js";
 import { type PulumiTools, pulumiProcessEnv } from "../tools/pulumi.js";
 
@@ -19,10 +20,7 @@ export interface InlineStackOptions extends EngineOptions {
   program: PulumiFn;
 }
 
-/**
- * Where the VPSie resources' providers find their code in this installation (see
- * provider/pulumi/resources.ts): the built one, also when this code runs from its sources.
- */
+/** Where states written by vpsie-autoscaler 0.1 find their providers (see provider/pulumi/runtime.ts). */
 const PROVIDER_RUNTIME = join(repoRoot, "dist", "provider", "pulumi", "runtime.js");
 
 /** The CLI's environment: the resolved plugins, the backend, offline, secrets only in variables. */
@@ -36,9 +34,16 @@ export function engineEnv(options: EngineOptions): Record<string, string> {
   return env;
 }
 
+const commands = new Map<string, Promise<PulumiCommand>>();
+
 async function command(options: EngineOptions): Promise<PulumiCommand> {
-  // The CLI was matched to the SDK by the resolver; `get` checks it once more against its own minimum.
-  return PulumiCommand.get({ root: options.tools.root });
+  // The CLI was matched to the SDK by the resolver; `get` checks it once more (it runs `pulumi version`).
+  let found = commands.get(options.tools.root);
+  if (!found) {
+    found = PulumiCommand.get({ root: options.tools.root });
+    commands.set(options.tools.root, found);
+  }
+  return found;
 }
 
 /** Selects (creating when absent) an inline-program stack run by the resolved CLI, offline. */
@@ -55,14 +60,21 @@ export async function selectInlineStack(options: InlineStackOptions): Promise<St
 }
 
 /**
- * Selects (creating when absent) a stack of the project in `projectDir` (its Pulumi.yaml and
- * stacks/ config files): the same program and config a person runs `pulumi preview` on.
+ * Selects (creating when absent) a node group's stack of the project in `projectDir` (its Pulumi.yaml
+ * and stacks/ config files): the stack and config a person runs `pulumi preview` on, its program (every
+ * member declared) run inline in this process. `env`: the hosted providers' attach port, when this
+ * process hosts them.
  */
 export async function selectProjectStack(
-  options: EngineOptions & { projectDir: string; stackName: string },
+  options: EngineOptions & { projectDir: string; stackName: string; env?: Record<string, string> },
 ): Promise<Stack> {
   return LocalWorkspace.createOrSelectStack(
     { stackName: options.stackName, workDir: options.projectDir },
-    { pulumiCommand: await command(options), pulumiHome: options.pulumiHome, envVars: engineEnv(options) },
+    {
+      pulumiCommand: await command(options),
+      pulumiHome: options.pulumiHome,
+      envVars: { ...engineEnv(options), ...options.env },
+      program: async () => declareNodeGroups(),
+    },
   );
 }

@@ -94,7 +94,7 @@ describe("two replicas: the leader dies mid-update", () => {
     const accepted = async () => (await sim.requests(/add\/slave/)).filter((r) => r.status === 200).length;
     const before = await accepted();
     // Discovery is slow, so the leader dies after VPSie created the worker and before the state knows it.
-    await sim.addFaults({ kind: "latency", latencyMs: 5_000, method: "GET", path: "cluster/byId/[^/]+$" });
+    await sim.addFaults({ kind: "latency", latencyMs: 8_000, method: "GET", path: "cluster/byId/[^/]+$" });
     await deployWeb(cluster.kubeconfig);
     await eventually(
       "VPSie to accept the new worker",

@@ -96,7 +96,9 @@ describe("kill -9 in the middle of an update, then recovery", () => {
 
   it("leaves no VPSie node orphaned or created twice, and converges", async () => {
     await crashMidUpdate(2, "crash test");
-    expect(await workers()).toHaveLength(1);
+    // Both creates run at once: VPSie carried out one or both before the kill.
+    const atCrash = (await workers()).map((w) => w.identifier).sort();
+    expect(atCrash.length).toBeGreaterThanOrEqual(1);
     expect((await stateNodes()).pending.length).toBeGreaterThan(0);
     expect(await fileIntents(project.engine.stateDir).read("general")).toMatchObject({
       message: expect.stringMatching(/^scale-up general 0 → 2/),
@@ -108,7 +110,7 @@ describe("kill -9 in the middle of an update, then recovery", () => {
       "general",
     );
     expect(report?.clearedLocks).toHaveLength(1);
-    expect(report?.adopted).toHaveLength(1);
+    expect(report?.adopted).toHaveLength(atCrash.length);
     expect(report?.deletedOrphans).toEqual([]);
 
     const keys = (await readNodeGroups(project.dir, "general"))[0]!.nodes;
@@ -118,7 +120,7 @@ describe("kill -9 in the middle of an update, then recovery", () => {
     expect(vpsie).toHaveLength(2);
     expect(state.pending).toEqual([]);
     expect([...state.ids].sort()).toEqual(vpsie);
-    expect(report?.adopted[0]?.identifier).toBe((await workers())[0]?.identifier);
+    expect(report?.adopted.map((a) => a.identifier).sort()).toEqual(atCrash);
     expect(await locks()).toEqual([]);
     expect(await fileIntents(project.engine.stateDir).read("general")).toBeUndefined();
   });

@@ -4,7 +4,7 @@ import {
   SnapshotError,
   snapshotFromList,
 } from "../../../scaler/decision/fromKubernetes.js";
-import { parseCpu, parseQuantity } from "../../../scaler/decision/quantity.js";
+import { parseCpu, parseQuantity } from "../../../scaler/units/quantity.js";
 
 function podObject(spec: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   return {
