@@ -46,7 +46,8 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
     CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} go build -trimpath \
       -tags osusergo,grpcnotrace \
       -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v${PULUMI_VERSION}" \
-      -o /out/ github.com/pulumi/pulumi/pkg/v3/cmd/pulumi ./nodeplugin
+      -o /out/ github.com/pulumi/pulumi/pkg/v3/cmd/pulumi ./nodeplugin \
+ && echo "v${PULUMI_VERSION}" > /out/pulumi.version
 
 # The runtime: no shell, no package manager; user 65532 (distroless "nonroot"); read-only root
 # filesystem in the Deployment, with the work and project directories and /tmp on volumes.
@@ -67,6 +68,7 @@ COPY --from=build /src/dist/ dist/
 COPY --from=build /src/node_modules/ node_modules/
 # The layout `npm run tools` makes in its cache: the CLI, and each plugin as the launcher plus its script.
 COPY --from=pulumi /out/pulumi /app/pulumi/bin/pulumi
+COPY --from=pulumi /out/pulumi.version /app/pulumi/bin/pulumi.version
 COPY --from=pulumi /out/nodeplugin /app/pulumi/bin/pulumi-language-nodejs
 COPY --from=pulumi /out/nodeplugin /app/pulumi/bin/pulumi-resource-pulumi-nodejs
 COPY --from=build /src/dist/provider/pulumi/plugins/languageHost.js /app/pulumi/bin/pulumi-language-nodejs.mjs

@@ -2,7 +2,7 @@
  * The stack contract: what the program, the apply layer, recovery, the stack stores and the CLI agree
  * on about a node group's stack. One stack per node group, named after it, whose config file is
  * `stacks/Pulumi.<group>.yaml`; the config schema (`vpsie-autoscaler:nodeGroups`); the resource types
- * and URNs; and typed readers of the stack's outputs and of the Node resources in its state.
+ * and URNs; and a typed reader of the Node resources in its state.
  */
 import { z } from "zod";
 import { dnsLabel } from "../provider/names.js";
@@ -102,20 +102,6 @@ export function parseNodeGroups(raw: unknown): NodeGroupConfig[] {
     }
   });
   return result.data;
-}
-
-/** What the program exports: per group, its VPSie id and its member keys. */
-export const StackOutputs = z.object({
-  groups: z
-    .record(z.string(), z.object({ groupId: z.number().optional(), members: z.array(z.string()) }))
-    .default({}),
-});
-export type StackOutputs = z.output<typeof StackOutputs>;
-
-/** The outputs as the Automation API returns them (`{name: {value}}`); anything else reads as none. */
-export function readStackOutputs(outputs: Record<string, { value?: unknown }>): StackOutputs {
-  const parsed = StackOutputs.safeParse({ groups: outputs.groups?.value });
-  return parsed.success ? parsed.data : { groups: {} };
 }
 
 /** A Node resource as the state holds it. */

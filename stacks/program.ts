@@ -43,7 +43,8 @@ export function declareNodeGroups(scope: ProgramScope = {}) {
         { parent: group },
       );
     }
-    return [config.name, { groupId: group.groupId, members: config.nodes }] as const;
+    // Small outputs: the stack's outputs are rewritten with every update's checkpoint.
+    return [config.name, { groupId: group.groupId }] as const;
   });
   return { groups: Object.fromEntries(groups) };
 }

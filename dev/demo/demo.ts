@@ -15,7 +15,7 @@ import { Credentials } from "../../provider/vpsie/credentials.js";
 import { VpsieClient } from "../../provider/vpsie/client.js";
 import { Applier, applierDirs } from "../../scaler/apply/applier.js";
 import { prepareProjectDir, writeGroupStackConfig } from "../../scaler/apply/projectDir.js";
-import { Controller } from "../../scaler/controller/controller.js";
+import { Scaler } from "../../scaler/controller/compose.js";
 import { NODE_GROUP_LABEL } from "../../scaler/decision/types.js";
 import { clusterDown, clusterUp } from "../localcluster/controlPlane.js";
 import { selectProjectStack } from "../../scaler/pulumi/workspace.js";
@@ -93,7 +93,7 @@ export async function runDemo(progress: (m: string) => void, keep: boolean): Pro
       passphrase: randomBytes(24).toString("base64url"),
       tools: pulumi,
     };
-    const applier = new Applier({ ...engine, progress });
+    const applier = new Applier({ ...engine, client, progress });
     progress(
       `node group ${GROUP} (4 CPU, 8 GiB nodes, 1 to 4 of them): creating its first node through Pulumi`,
     );
@@ -101,20 +101,19 @@ export async function runDemo(progress: (m: string) => void, keep: boolean): Pro
 
     const kubeconfig = new KubeConfig();
     kubeconfig.loadFromFile(cluster.kubeconfig);
-    const controller = new Controller({
+    const scaler = new Scaler({
       kubeconfig,
-      applier,
+      apply: applier,
       client,
       projectDir,
-      schedule: "*/2 * * * * *",
-      debounceMs: 1_000,
+      scanIntervalSeconds: 2,
       // Demo timers: minutes become seconds so the scale-down shows within the demo.
-      planner: { newPodScaleUpDelayMs: 0, scaleDownUnneededTimeMs: 15_000, scaleDownDelayAfterAddMs: 15_000 },
+      planner: { scaleDownUnneededTimeMs: 15_000, scaleDownDelayAfterAddMs: 15_000 },
       drain: { evictionTimeoutMs: 30_000, terminationTimeoutMs: 60_000 },
-      log: (m) => progress(`scaler: ${m}`),
+      log: (_level, message) => progress(`scaler: ${message}`),
     });
-    await controller.start();
-    stops.unshift(() => controller.stop());
+    await scaler.start();
+    stops.unshift(() => scaler.stop());
 
     const core = kubeconfig.makeApiClient(CoreV1Api);
     const apps = kubeconfig.makeApiClient(AppsV1Api);
@@ -168,7 +167,7 @@ export async function runDemo(progress: (m: string) => void, keep: boolean): Pro
       async () => ((await groupNodes()).length === 1 ? true : undefined),
       progress,
     );
-    await controller.stop(); // lets the scale-down's update finish
+    await scaler.stop(); // lets the scale-down's update finish
     progress("scale-down done");
 
     const stack = await selectProjectStack({ ...engine, stackName: GROUP });

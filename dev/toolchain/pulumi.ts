@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { chmod, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { isExecutable } from "../../scaler/tools/binaries.js";
+import { isExecutable, versionOutput } from "../../scaler/tools/binaries.js";
 import { ToolMissingError } from "../../scaler/tools/errors.js";
 import { cacheRoot, repoRoot } from "../../scaler/tools/paths.js";
 import {
@@ -16,6 +16,7 @@ import {
   type PulumiTools,
   requiredPulumiVersion,
   resolvePulumi,
+  VERSION_STAMP,
 } from "../../scaler/tools/pulumi.js";
 import { goBuild, type Progress } from "./goBuild.js";
 
@@ -79,6 +80,8 @@ export async function ensurePulumi(
     if (!(err instanceof ToolMissingError)) throw err;
   }
   if (await isExecutable(join(cacheDir, "pulumi"))) {
+    if ((await versionOutput([join(cacheDir, "pulumi"), "version"])) === `v${version}`)
+      await writeFile(join(cacheDir, VERSION_STAMP), `v${version}\n`);
     await installBundledPlugins(cacheDir, progress, env);
     const cached = await resolvePulumi(env).catch(() => undefined);
     if (cached) return cached;
@@ -95,6 +98,7 @@ export async function ensurePulumi(
     },
     progress,
   );
+  await writeFile(join(cacheDir, VERSION_STAMP), `v${version}\n`);
   await installBundledPlugins(cacheDir, progress, env);
   return resolvePulumi(env);
 }

@@ -5,24 +5,20 @@
  * They are dynamic resources: the state stores, with each resource, the code of its provider, and the
  * dynamic-provider plugin evaluates it. That code is a few lines written here, not a serialized closure:
  * it takes the providers that the process hosting them registered (the scaler and the plugin do), else
- * loads them from the dist/ of the project the program belongs to (the SDK's own plugin). So the
- * state never names a path of the machine that wrote it, and no closure serializer (which loads the
- * TypeScript compiler) runs in the program.
+ * those the environment names. So the state never names a path of the machine that wrote it, and no
+ * closure serializer (which loads the TypeScript compiler) runs in the program.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { HOSTED_PROVIDERS, RESOURCE_TYPES } from "./types.js";
+import { HOSTED_PROVIDERS, PROVIDERS_ENV, RESOURCE_TYPES } from "./types.js";
 
-/** The project holding the program: the nearest directory above the program's with a Pulumi.yaml. */
+/**
+ * Stored twice per resource (inputs and outputs) and rewritten at every checkpoint, so kept short: the
+ * providers registered by the process hosting them (the scaler, or this project's plugin), else those
+ * $VPSIE_AUTOSCALER_PROVIDERS names (the engine's environment sets it, for the SDK's own plugin).
+ */
 function providerText(which: "nodeGroup" | "node"): string {
-  return [
-    "exports.handler = function () {",
-    `  var hosted = globalThis[Symbol.for(${JSON.stringify(Symbol.keyFor(HOSTED_PROVIDERS))})];`,
-    "  if (hosted) return hosted." + which + ";",
-    "  var fs = require('fs'), path = require('path'), dir = process.cwd();",
-    "  while (!fs.existsSync(path.join(dir, 'Pulumi.yaml')) && path.dirname(dir) !== dir) dir = path.dirname(dir);",
-    "  return require(path.join(dir, 'dist', 'provider', 'pulumi', 'providers.js')).providers." + which + ";",
-    "};",
-  ].join("\n");
+  const key = JSON.stringify(Symbol.keyFor(HOSTED_PROVIDERS));
+  return `exports.handler=function(){return(globalThis[Symbol.for(${key})]||require(process.env.${PROVIDERS_ENV})).${which}}`;
 }
 
 const NODE_GROUP_PROVIDER = providerText("nodeGroup");

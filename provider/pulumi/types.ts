@@ -12,3 +12,6 @@ export const DYNAMIC_PROVIDER_PACKAGE = "pulumi-nodejs";
 
 /** Where a process that hosts the providers itself registers them for the state's provider text. */
 export const HOSTED_PROVIDERS = Symbol.for("vpsie-autoscaler.providers");
+
+/** The variable naming this installation's providers module, for a plugin that hosts none. */
+export const PROVIDERS_ENV = "VPSIE_AUTOSCALER_PROVIDERS";

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { TokenSource } from "./auth.js";
-import { Credentials, credentialsFromEnv } from "./credentials.js";
+import { Credentials, credentialsFromEnv, rateLimitFromEnv } from "./credentials.js";
 import { VpsieAuthError, VpsieError, VpsieNotFoundError, VpsieOutcomeUnknownError } from "./errors.js";
 import {
   type AddedWorker,
@@ -68,13 +68,14 @@ export class VpsieClient {
     this.#deleteSettleMs = deleteSettleMs ?? 10 * 60_000;
   }
 
-  /** A client from VPSIE_API_URL and VPSIE_TOKEN (or VPSIE_CLIENT_ID and VPSIE_CLIENT_SECRET). */
+  /** A client from VPSIE_API_URL, VPSIE_TOKEN (or VPSIE_CLIENT_ID and VPSIE_CLIENT_SECRET) and VPSIE_API_RATE_LIMIT. */
   static fromEnv(
     env: NodeJS.ProcessEnv = process.env,
     options: Omit<VpsieClientOptions, "credentials" | "apiUrl"> = {},
   ) {
     const { credentials, apiUrl } = credentialsFromEnv(env);
-    return new VpsieClient({ ...options, credentials, apiUrl });
+    const rateLimit = options.rateLimit ?? rateLimitFromEnv(env);
+    return new VpsieClient({ ...options, ...(rateLimit && { rateLimit }), credentials, apiUrl });
   }
 
   /** True while repeated failures keep the client from calling VPSie. */

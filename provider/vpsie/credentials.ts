@@ -35,9 +35,31 @@ export class Credentials {
 
 export const DEFAULT_API_URL = "https://api.vpsie.com";
 
+/** A VPSie setting in the environment is missing or wrong; the message names the variable and the fix. */
+export class VpsieEnvironmentError extends Error {
+  override name = "VpsieEnvironmentError";
+}
+
 /** Why credentials could not be read from the environment; says which variables to set. */
-export class MissingCredentialsError extends Error {
+export class MissingCredentialsError extends VpsieEnvironmentError {
   override name = "MissingCredentialsError";
+}
+
+/**
+ * VPSIE_API_RATE_LIMIT: requests per minute the client allows itself (default 100, the predecessor's);
+ * VPSie documents no limit, so an account that may do more can say so.
+ */
+export function rateLimitFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+): { requests: number; intervalMs: number } | undefined {
+  const text = env.VPSIE_API_RATE_LIMIT;
+  if (text === undefined || text === "") return undefined;
+  const requests = Number(text);
+  if (!Number.isInteger(requests) || requests < 1)
+    throw new VpsieEnvironmentError(
+      `VPSIE_API_RATE_LIMIT=${text}: expected a whole number of requests per minute, e.g. 100`,
+    );
+  return { requests, intervalMs: 60_000 };
 }
 
 /** VPSIE_TOKEN, or VPSIE_CLIENT_ID with VPSIE_CLIENT_SECRET; VPSIE_API_URL for the host. */

@@ -1,6 +1,9 @@
+// First: the SDK must find its TypeScript shim lazy before anything loads the SDK.
+import "../pulumi/leanSdk.js";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, Option } from "commander";
+import { VpsieEnvironmentError } from "../../provider/vpsie/credentials.js";
 import { VpsieError } from "../../provider/vpsie/errors.js";
 import { ToolMissingError } from "../tools/errors.js";
 import { shutdown } from "../system/shutdown.js";
@@ -73,7 +76,7 @@ function report(err: unknown): number {
     // help and version end here too, with exit code 0
     return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
   }
-  if (err instanceof UsageError) {
+  if (err instanceof UsageError || err instanceof VpsieEnvironmentError) {
     process.stderr.write(`error: ${err.message}\n`);
     return ExitCode.usage;
   }

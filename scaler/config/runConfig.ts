@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { EXPANDERS, type PlannerOptions } from "../decision/options.js";
+import { LOG_LEVELS } from "../log/logger.js";
 import { duration } from "../units/durations.js";
 import { parseQuantity } from "../units/quantity.js";
 
@@ -18,6 +19,7 @@ export const RunConfig = z
     backend: z.string().optional(),
     scanInterval: z.number().int().min(1).max(59).optional(),
     metricsAddress: z.string().optional(),
+    logLevel: z.enum(LOG_LEVELS).optional(),
     stackConfigMap: z.string().optional(),
     intentConfigMap: z.string().optional(),
     lease: z

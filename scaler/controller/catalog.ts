@@ -8,13 +8,14 @@ import type { VpsieClient } from "../../provider/vpsie/client.js";
 import { sameHost } from "../../provider/vpsie/workers.js";
 import { groupStacks, type NodeGroupConfig, STACKS_DIR } from "../../stacks/contract.js";
 import type { NodeGroup, Resources } from "../decision/types.js";
+import type { GroupSource } from "./ports.js";
 import { readNodeGroups } from "../apply/stackConfig.js";
 
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
 const SIZE_TTL_MS = 5 * 60_000;
 
-export class GroupCatalog {
+export class GroupCatalog implements GroupSource {
   readonly #projectDir: string;
   readonly #client: VpsieClient;
   readonly #sizes = new Map<string, { at: number; capacity: Resources }>();

@@ -9,8 +9,9 @@ export interface PlannerOptions {
   /** Applied in order, each keeping the best of what the previous kept; ties end in a random pick. */
   expanders: ExpanderName[];
   /**
-   * Pending pods younger than this do not trigger a scale-up yet (CA: new-pod-scale-up-delay, 0 s by
-   * default but behind a 10 s scan). A few seconds let the scheduler use capacity that just freed up.
+   * Pending pods younger than this do not trigger a scale-up yet (CA: new-pod-scale-up-delay, 0 s). The
+   * loop batches unschedulable pods as Karpenter does (1 s without a new one), which gives the scheduler
+   * a moment to use capacity that just freed up.
    */
   newPodScaleUpDelayMs: number;
   /** Pods below this priority neither trigger scale-up nor block scale-down. */
@@ -40,7 +41,7 @@ export interface PlannerOptions {
 
 export const defaultPlannerOptions: PlannerOptions = {
   expanders: ["least-waste"],
-  newPodScaleUpDelayMs: 5_000,
+  newPodScaleUpDelayMs: 0,
   expendablePriorityCutoff: -10,
   scaleDownUtilizationThreshold: 0.5,
   scaleDownUnneededTimeMs: 10 * MINUTE,

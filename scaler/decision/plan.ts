@@ -8,6 +8,7 @@ import {
   type TimersState,
   withScaleUpFailure,
 } from "./options.js";
+import { describePause, type ScaleDownPause } from "./reasons.js";
 import { planScaleDown, type NodeReport, type ScaleDown } from "./scaleDown.js";
 import { planScaleUp, type NoScaleUp, type PendingOutcome, type ScaleUp } from "./scaleUp.js";
 import type { NodeGroup, Snapshot } from "./types.js";
@@ -38,8 +39,9 @@ export interface Plan {
   pending: PendingOutcome[];
   /** Requested nodes that did not register in time: to be removed; their groups back off. */
   failedProvisioning: FailedProvisioning[];
-  /** Why scale-down does not run this loop, if it does not. */
+  /** Why scale-down does not run this loop, if it does not (text derived from `scaleDownPause`). */
   scaleDownPaused?: string;
+  scaleDownPause?: ScaleDownPause;
   /** Why nothing is done at all this loop, if so. */
   halted?: string;
   /** The timers to keep for the next loop. */
@@ -85,7 +87,8 @@ export function plan(input: PlanInput): Plan {
     nodes: down.nodes,
     pending: up.pending,
     failedProvisioning,
-    scaleDownPaused: down.paused,
+    scaleDownPaused: down.paused && describePause(down.paused),
+    scaleDownPause: down.paused,
     halted,
     timers: { ...timers, unneededSince: down.unneededSince },
   };

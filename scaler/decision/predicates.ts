@@ -1,8 +1,8 @@
 /**
  * The scheduler's filters, as the simulation needs them: each answers whether a pod fits a node and,
- * when it does not, says why in the scheduler's own words.
+ * when it does not, says why (a PredicateFailure, described in the scheduler's own words by reasons.ts).
  */
-import { formatBytes, formatCpu } from "../units/quantity.js";
+import type { PredicateFailure } from "./reasons.js";
 import type {
   HostPort,
   LabelSelector,
@@ -79,20 +79,16 @@ export function untoleratedTaint(pod: Pod, taints: Taint[]): Taint | undefined {
   );
 }
 
-export function formatTaint(taint: Taint): string {
-  return `{${taint.key}${taint.value ? `=${taint.value}` : ""}:${taint.effect}}`;
-}
-
 /** Which resource is short, with how much is asked and how much is free; undefined when all fit. */
-export function insufficient(requests: Resources, free: Resources): string | undefined {
-  if (requests.pods > free.pods) return "Too many pods";
-  if (requests.cpu > free.cpu)
-    return `Insufficient cpu (requests ${formatCpu(requests.cpu)}, free ${formatCpu(Math.max(free.cpu, 0))})`;
-  if (requests.memory > free.memory) {
-    return `Insufficient memory (requests ${formatBytes(requests.memory)}, free ${formatBytes(Math.max(free.memory, 0))})`;
-  }
-  if (requests.ephemeralStorage > free.ephemeralStorage) {
-    return `Insufficient ephemeral-storage (requests ${formatBytes(requests.ephemeralStorage)}, free ${formatBytes(Math.max(free.ephemeralStorage, 0))})`;
+export function insufficient(requests: Resources, free: Resources): PredicateFailure | undefined {
+  if (requests.pods > free.pods) return { kind: "TooManyPods" };
+  for (const [resource, key] of [
+    ["cpu", "cpu"],
+    ["memory", "memory"],
+    ["ephemeral-storage", "ephemeralStorage"],
+  ] as const) {
+    if (requests[key] > free[key])
+      return { kind: "InsufficientResource", resource, requested: requests[key], free: free[key] };
   }
   return undefined;
 }

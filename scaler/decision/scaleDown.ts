@@ -2,9 +2,19 @@
  * Scale-down: which nodes are unneeded (little requested, and every pod can move elsewhere), which of
  * them go now, and for every node why it stays.
  */
-import { formatDuration, parseDuration } from "../units/durations.js";
+import { blockingPod } from "./drainability.js";
 import type { PlannerOptions, TimersState } from "./options.js";
 import { labelSelectorMatches } from "./predicates.js";
+import {
+  describeRemovable,
+  describeUnremovable,
+  DO_NOT_DISRUPT,
+  type PredicateFailure,
+  type RemovableReason,
+  SCALE_DOWN_DISABLED,
+  type ScaleDownPause,
+  type UnremovableReason,
+} from "./reasons.js";
 import { Simulation, type SimNode } from "./simulation.js";
 import {
   NODE_GROUP_LABEL,
@@ -19,7 +29,9 @@ import {
 export interface ScaleDown {
   group: string;
   node: string;
+  /** Why it goes, for people (derived from `because`). */
   reason: string;
+  because: RemovableReason;
   /** Pods to evict before the node goes (none for an empty node). */
   pods: string[];
 }
@@ -29,7 +41,9 @@ export interface NodeReport {
   group?: string;
   utilization: { cpu: number; memory: number };
   removable: boolean;
+  /** Why it goes or stays, for people (derived from `because`). */
   reason: string;
+  because: RemovableReason | UnremovableReason;
   unneededSince?: string;
 }
 
@@ -38,16 +52,7 @@ export interface ScaleDownResult {
   nodes: NodeReport[];
   unneededSince: Record<string, number>;
   /** Why scale-down as a whole does not run this loop, when it does not. */
-  paused?: string;
-}
-
-const SAFE_TO_EVICT = "cluster-autoscaler.kubernetes.io/safe-to-evict";
-const SAFE_LOCAL_VOLUMES = "cluster-autoscaler.kubernetes.io/safe-to-evict-local-volumes";
-const SCALE_DOWN_DISABLED = "cluster-autoscaler.kubernetes.io/scale-down-disabled";
-const DO_NOT_DISRUPT = "karpenter.sh/do-not-disrupt";
-
-function percent(share: number): string {
-  return `${Math.round(share * 100)}%`;
+  paused?: ScaleDownPause;
 }
 
 /** Pods that run on every node, or that nothing would miss: they neither move nor block. */
@@ -61,41 +66,12 @@ function staysBehind(pod: Pod, options: PlannerOptions): boolean {
   );
 }
 
-/** Why evicting this pod is not acceptable, whatever room the cluster has; undefined when it may move. */
-function podBlocks(pod: Pod, pdbs: PodDisruptionBudget[], now: number): string | undefined {
-  const key = podKey(pod);
-  const safe = pod.annotations[SAFE_TO_EVICT];
-  if (safe === "false") return `pod ${key} is annotated ${SAFE_TO_EVICT}=false`;
-  const doNotDisrupt = pod.annotations[DO_NOT_DISRUPT];
-  if (doNotDisrupt !== undefined) {
-    const hold = doNotDisrupt === "true" ? Number.POSITIVE_INFINITY : parseDuration(doNotDisrupt);
-    if (hold !== undefined && now < (pod.startedAt ?? pod.createdAt) + hold) {
-      return `pod ${key} is annotated ${DO_NOT_DISRUPT}=${doNotDisrupt}`;
-    }
-  }
-  if (safe === "true") return undefined;
-  if (!pod.controller)
-    return `pod ${key} has no controller: nothing would recreate it (annotate ${SAFE_TO_EVICT}=true to allow)`;
-  const covered = pdbs.some(
-    (b) => b.namespace === pod.namespace && labelSelectorMatches(b.selector, pod.labels),
-  );
-  if (pod.namespace === "kube-system" && !covered) {
-    return `pod ${key} is a kube-system pod without a PodDisruptionBudget (give it one, or annotate ${SAFE_TO_EVICT}=true)`;
-  }
-  const allowed = new Set((pod.annotations[SAFE_LOCAL_VOLUMES] ?? "").split(",").map((v) => v.trim()));
-  const local = pod.localVolumes.filter((v) => !allowed.has(v));
-  if (local.length > 0) {
-    return `pod ${key} has local storage that would be lost (volume ${local.join(", ")}; list it in ${SAFE_LOCAL_VOLUMES} to allow)`;
-  }
-  return undefined;
-}
-
 /** Evictions each budget still allows in this plan, decremented as nodes are chosen. */
 function pdbBlocks(
   pods: Pod[],
   pdbs: PodDisruptionBudget[],
   budget: Map<PodDisruptionBudget, number>,
-): string | undefined {
+): UnremovableReason | undefined {
   for (const pdb of pdbs) {
     const covered = pods.filter(
       (p) => p.namespace === pdb.namespace && labelSelectorMatches(pdb.selector, p.labels),
@@ -103,7 +79,12 @@ function pdbBlocks(
     if (covered.length === 0) continue;
     const left = budget.get(pdb) ?? pdb.disruptionsAllowed;
     if (covered.length > left) {
-      return `pod ${podKey(covered[0] as Pod)} is covered by PodDisruptionBudget ${pdb.namespace}/${pdb.name}, which allows ${left} more disruption(s)`;
+      return {
+        kind: "NotEnoughPdb",
+        pod: podKey(covered[0] as Pod),
+        pdb: `${pdb.namespace}/${pdb.name}`,
+        allowed: left,
+      };
     }
   }
   return undefined;
@@ -116,16 +97,14 @@ function utilization(node: Node, requested: { cpu: number; memory: number }) {
   };
 }
 
-function cooldown(timers: TimersState, now: number, options: PlannerOptions): string | undefined {
-  const waits: Array<[number | undefined, number, string]> = [
+function cooldown(timers: TimersState, now: number, options: PlannerOptions): ScaleDownPause | undefined {
+  const waits: Array<[number | undefined, number, "a scale-up" | "a scale-down" | "a failed scale-down"]> = [
     [timers.lastScaleUp, options.scaleDownDelayAfterAddMs, "a scale-up"],
     [timers.lastScaleDown, options.scaleDownDelayAfterDeleteMs, "a scale-down"],
     [timers.lastScaleDownFailure, options.scaleDownDelayAfterFailureMs, "a failed scale-down"],
   ];
-  for (const [at, delay, what] of waits) {
-    if (at !== undefined && now - at < delay) {
-      return `scale-down waits ${formatDuration(delay - (now - at))} more: ${what} ${formatDuration(now - at)} ago (delay ${formatDuration(delay)})`;
-    }
+  for (const [at, delayMs, after] of waits) {
+    if (at !== undefined && now - at < delayMs) return { kind: "Cooldown", after, agoMs: now - at, delayMs };
   }
   return undefined;
 }
@@ -152,7 +131,7 @@ export function planScaleDown(
   // Utilization as the cluster is now, before the simulation moves any pod.
   const before = new Map(sim.nodes.map((n) => [n.node.name, utilization(n.node, n.requested)]));
   const reports = new Map<string, NodeReport>();
-  const report = (sim: SimNode, removable: boolean, reason: string) => {
+  const report = (sim: SimNode, because: RemovableReason | UnremovableReason, removable = false) => {
     const node = sim.node;
     const util = before.get(node.name) ?? utilization(node, sim.requested);
     reports.set(node.name, {
@@ -160,7 +139,10 @@ export function planScaleDown(
       group: node.labels[NODE_GROUP_LABEL],
       utilization: { cpu: Math.round(util.cpu * 1000) / 1000, memory: Math.round(util.memory * 1000) / 1000 },
       removable,
-      reason,
+      reason: removable
+        ? describeRemovable(because as RemovableReason)
+        : describeUnremovable(because as UnremovableReason),
+      because,
     });
   };
 
@@ -169,10 +151,10 @@ export function planScaleDown(
     options.okTotalUnreadyCount,
     (snapshot.nodes.length * options.maxTotalUnreadyPercentage) / 100,
   );
-  const paused = scaleUpPlanned
-    ? "scale-down does not run in a loop that scales up"
+  const paused: ScaleDownPause | undefined = scaleUpPlanned
+    ? { kind: "ScaleUpInLoop" }
     : unready > tolerated
-      ? `the cluster is not safe to scale down: ${unready} of ${snapshot.nodes.length} nodes are unready (at most ${Math.floor(tolerated)} tolerated)`
+      ? { kind: "TooManyUnready", unready, total: snapshot.nodes.length, tolerated }
       : respectTimers
         ? cooldown(timers, now, options)
         : undefined;
@@ -184,34 +166,31 @@ export function planScaleDown(
     const groupName = node.labels[NODE_GROUP_LABEL];
     const util = utilization(node, simNode.requested);
     if (!groupName) {
-      report(simNode, false, `not in a node group: the node has no ${NODE_GROUP_LABEL} label`);
+      report(simNode, { kind: "NotAutoscaled" });
       continue;
     }
     if (!byName.has(groupName)) {
-      report(simNode, false, `node group ${groupName} is not one of the configured node groups`);
+      report(simNode, { kind: "UnknownNodeGroup", group: groupName });
       continue;
     }
     if (node.annotations[SCALE_DOWN_DISABLED] === "true") {
-      report(simNode, false, `scale-down is disabled by the node annotation ${SCALE_DOWN_DISABLED}=true`);
+      report(simNode, { kind: "ScaleDownDisabledAnnotation" });
       continue;
     }
     if (node.annotations[DO_NOT_DISRUPT] === "true") {
-      report(simNode, false, `the node is annotated ${DO_NOT_DISRUPT}=true`);
+      report(simNode, { kind: "NodeDoNotDisrupt" });
       continue;
     }
     const threshold = options.scaleDownUtilizationThreshold;
     if (node.ready && (util.cpu >= threshold || util.memory >= threshold)) {
-      report(
-        simNode,
-        false,
-        `requests are cpu ${percent(util.cpu)}, memory ${percent(util.memory)} of allocatable: not both below the ${percent(threshold)} threshold`,
-      );
+      report(simNode, { kind: "NotUnderutilized", cpu: util.cpu, memory: util.memory, threshold });
       continue;
     }
     const movable = simNode.pods.filter((p) => !staysBehind(p, options));
-    const blocked = movable.map((p) => podBlocks(p, snapshot.pdbs, now)).find(Boolean);
-    if (blocked) {
-      report(simNode, false, blocked);
+    const context = { pdbs: snapshot.pdbs, now };
+    const block = movable.map((p) => blockingPod(p, context)).find(Boolean);
+    if (block) {
+      report(simNode, { kind: "BlockedByPod", block });
       continue;
     }
     candidates.push({ sim: simNode, movable, share: Math.max(util.cpu, util.memory) });
@@ -226,30 +205,26 @@ export function planScaleDown(
   for (const candidate of candidates) {
     const { sim: simNode, movable } = candidate;
     if (movable.length > 0 && ++nonEmptyExamined > options.maxNonEmptyCandidates) {
-      report(
-        simNode,
-        false,
-        `not simulated this loop: only the ${options.maxNonEmptyCandidates} least-utilized non-empty candidates are`,
-      );
+      report(simNode, { kind: "NotSimulated", limit: options.maxNonEmptyCandidates });
       continue;
     }
     const pdbReason = pdbBlocks(movable, snapshot.pdbs, budget);
     if (pdbReason) {
-      report(simNode, false, pdbReason);
+      report(simNode, pdbReason);
       continue;
     }
     const excluded = new Set([...leaving, simNode.node.name]);
     const moves: Array<[Pod, SimNode]> = [];
-    let stuck: string | undefined;
+    let stuck: UnremovableReason | undefined;
     for (const pod of movable) {
-      let why: string | undefined;
+      let failure: PredicateFailure | undefined;
       const target = sim.nodes.find((dest) => {
         if (excluded.has(dest.node.name) || !dest.node.ready) return false;
-        why = sim.whyNot(pod, dest, excluded);
-        return why === undefined;
+        failure = sim.whyNot(pod, dest, excluded);
+        return failure === undefined;
       });
       if (!target) {
-        stuck = `pod ${podKey(pod)} cannot move to another node${why ? ` (${why})` : ""}`;
+        stuck = { kind: "NoPlaceToMovePods", pod: podKey(pod), failure };
         break;
       }
       sim.place(pod, target);
@@ -257,7 +232,7 @@ export function planScaleDown(
     }
     if (stuck) {
       for (const [pod, target] of moves) sim.remove(pod, target);
-      report(simNode, false, stuck);
+      report(simNode, stuck);
       continue;
     }
     // The pods stay planned on their new nodes, so the next candidate cannot count on that room.
@@ -283,29 +258,35 @@ export function planScaleDown(
     unneededSince[node.name] = since;
     const needed = node.ready ? options.scaleDownUnneededTimeMs : options.scaleDownUnreadyTimeMs;
     const util = before.get(node.name) ?? utilization(node, simNode.requested);
-    const why = !node.ready
-      ? "the node is unready"
+    const removable: RemovableReason = !node.ready
+      ? { kind: "Unready" }
       : movable.length === 0
-        ? "the node is empty"
-        : `requests are cpu ${percent(util.cpu)}, memory ${percent(util.memory)}, and its ${movable.length} pod(s) fit on other nodes`;
+        ? { kind: "Empty" }
+        : { kind: "Underutilized", cpu: util.cpu, memory: util.memory, pods: movable.length };
     const size = sizes.get(group.name) ?? 0;
-    let blocked: string | undefined;
+    let blocked: UnremovableReason | undefined;
     if (respectTimers && now - since < needed)
-      blocked = `unneeded for ${formatDuration(now - since)} of the ${formatDuration(needed)} required`;
+      blocked = { kind: "NotUnneededLongEnough", removable, forMs: now - since, requiredMs: needed };
     else if (size - 1 < group.minNodes)
-      blocked = `node group ${group.name} is at its minimum size (${group.minNodes})`;
-    else if (paused) blocked = paused;
+      blocked = { kind: "NodeGroupMinSizeReached", removable, group: group.name, min: group.minNodes };
+    else if (paused) blocked = { kind: "ScaleDownPaused", removable, pause: paused };
     else if (movable.length === 0 && empties >= options.maxEmptyBulkDelete) {
-      blocked = `at most ${options.maxEmptyBulkDelete} empty nodes are removed at once`;
-    } else if (movable.length > 0 && drains >= 1) blocked = "one non-empty node is drained at a time";
+      blocked = { kind: "EmptyBulkDeleteLimit", removable, limit: options.maxEmptyBulkDelete };
+    } else if (movable.length > 0 && drains >= 1) blocked = { kind: "OneDrainAtATime", removable };
     if (blocked) {
-      report(simNode, false, `unneeded (${why}), but ${blocked}`);
+      report(simNode, blocked);
     } else {
       if (movable.length === 0) empties++;
       else drains++;
       sizes.set(group.name, size - 1);
-      scaleDown.push({ group: group.name, node: node.name, reason: why, pods: movable.map(podKey) });
-      report(simNode, true, why);
+      scaleDown.push({
+        group: group.name,
+        node: node.name,
+        reason: describeRemovable(removable),
+        because: removable,
+        pods: movable.map(podKey),
+      });
+      report(simNode, removable, true);
     }
     const entry = reports.get(node.name);
     if (entry) entry.unneededSince = new Date(since).toISOString();

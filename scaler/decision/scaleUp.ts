@@ -5,6 +5,7 @@
 import { describeChoice, expand, type ScaleUpOption } from "./expanders.js";
 import { parseDuration } from "../units/durations.js";
 import type { PlannerOptions, TimersState } from "./options.js";
+import { describeNoScaleUp, type NoScaleUpReason } from "./reasons.js";
 import { addResources, NO_RESOURCES, nodeAffinityFits, untoleratedTaint } from "./predicates.js";
 import { Simulation, type SimNode } from "./simulation.js";
 import {
@@ -27,7 +28,9 @@ export interface ScaleUp {
 
 export interface NoScaleUp {
   pod: string;
+  /** Per node group, why it cannot host the pod, for people (derived from `because`). */
   reasons: Record<string, string>;
+  because: Record<string, NoScaleUpReason>;
 }
 
 export type PendingOutcome =
@@ -99,23 +102,23 @@ function headroom(
   size: number,
   totals: ClusterTotals,
   options: PlannerOptions,
-): { nodes: number; limit: string } {
-  const caps: Array<[number, string]> = [
-    [group.maxNodes - size, `node group ${group.name} is at its maximum size (${group.maxNodes})`],
+): { nodes: number; limit: NoScaleUpReason } {
+  const caps: Array<[number, NoScaleUpReason]> = [
+    [group.maxNodes - size, { kind: "MaxSizeReached", group: group.name, max: group.maxNodes }],
   ];
   const { maxNodesTotal, maxCores, maxMemoryBytes } = options.limits;
   if (maxNodesTotal !== undefined)
-    caps.push([maxNodesTotal - totals.nodes, `the cluster-wide limit of ${maxNodesTotal} nodes is reached`]);
+    caps.push([maxNodesTotal - totals.nodes, { kind: "MaxNodesTotalReached", limit: maxNodesTotal }]);
   if (maxCores !== undefined) {
     caps.push([
       Math.floor((maxCores * 1000 - totals.cores) / group.capacity.cpu),
-      `the cluster-wide limit of ${maxCores} cores is reached`,
+      { kind: "MaxCoresTotalReached", limit: maxCores },
     ]);
   }
   if (maxMemoryBytes !== undefined) {
     caps.push([
       Math.floor((maxMemoryBytes - totals.memory) / group.capacity.memory),
-      `the cluster-wide memory limit of ${maxMemoryBytes} bytes is reached`,
+      { kind: "MaxMemoryTotalReached", limitBytes: maxMemoryBytes },
     ]);
   }
   const [nodes, limit] = caps.reduce((a, b) => (b[0] < a[0] ? b : a));
@@ -130,17 +133,17 @@ function dominantShare(pod: Pod, group: NodeGroup): number {
 interface Packing {
   option?: ScaleUpOption;
   /** Why each pod the group cannot host is left out. */
-  refused: Map<Pod, string>;
+  refused: Map<Pod, NoScaleUpReason>;
 }
 
 function pack(
   sim: Simulation,
   group: NodeGroup,
   pods: Pod[],
-  room: { nodes: number; limit: string },
+  room: { nodes: number; limit: NoScaleUpReason },
   daemons: Pod[],
 ): Packing {
-  const refused = new Map<Pod, string>();
+  const refused = new Map<Pod, NoScaleUpReason>();
   const created: SimNode[] = [];
   const placed: Pod[] = [];
   const probe = addTemplate(sim, group, `${group.name}-template`, daemons);
@@ -149,7 +152,7 @@ function pack(
     for (const pod of sorted) {
       const onEmpty = sim.whyNot(pod, probe);
       if (onEmpty) {
-        refused.set(pod, onEmpty);
+        refused.set(pod, { kind: "NotFit", failure: onEmpty });
         continue;
       }
       let target = created.find((node) => sim.whyNot(pod, node) === undefined);
@@ -160,8 +163,9 @@ function pack(
         }
         target = addTemplate(sim, group, `${group.name}-new-${created.length + 1}`, daemons);
         created.push(target);
-        if (sim.whyNot(pod, target)) {
-          refused.set(pod, sim.whyNot(pod, target) ?? "");
+        const failure = sim.whyNot(pod, target);
+        if (failure) {
+          refused.set(pod, { kind: "NotFit", failure });
           continue;
         }
       }
@@ -236,7 +240,7 @@ export function planScaleUp(
     memory: snapshot.nodes.reduce((n, node) => n + node.allocatable.memory, 0),
   };
   const sizes = new Map(groups.map((g) => [g.name, groupSize(g, snapshot)]));
-  const lastReasons = new Map<Pod, Record<string, string>>();
+  const lastReasons = new Map<Pod, Record<string, NoScaleUpReason>>();
   const scaleUp: ScaleUp[] = [];
 
   while (remaining.length > 0) {
@@ -245,9 +249,14 @@ export function planScaleUp(
       const backoff = timers.backoff[group.name];
       const size = sizes.get(group.name) ?? 0;
       const room = headroom(group, size, totals, options);
-      let refused: Map<Pod, string>;
+      let refused: Map<Pod, NoScaleUpReason>;
       if (backoff && backoff.until > now) {
-        const why = `node group ${group.name} is backing off until ${new Date(backoff.until).toISOString()} after a failed scale-up (${backoff.reason})`;
+        const why: NoScaleUpReason = {
+          kind: "BackingOff",
+          group: group.name,
+          until: backoff.until,
+          cause: backoff.reason,
+        };
         refused = new Map(remaining.map((p) => [p, why]));
       } else {
         const packing = pack(sim, group, remaining, room, daemons);
@@ -278,10 +287,13 @@ export function planScaleUp(
   }
 
   const noScaleUp = remaining.map((pod) => {
-    const reasons = lastReasons.get(pod) ?? {};
-    if (groups.length === 0) reasons["(none)"] = "no node groups are configured";
+    const because = lastReasons.get(pod) ?? {};
+    if (groups.length === 0) because["(none)"] = { kind: "NoNodeGroups" };
     pending.push({ pod: podKey(pod), outcome: "no-scale-up" });
-    return { pod: podKey(pod), reasons };
+    const reasons = Object.fromEntries(
+      Object.entries(because).map(([group, reason]) => [group, describeNoScaleUp(reason)]),
+    );
+    return { pod: podKey(pod), reasons, because };
   });
   return { scaleUp, noScaleUp, pending };
 }

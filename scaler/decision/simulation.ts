@@ -4,7 +4,6 @@
  */
 import {
   addResources,
-  formatTaint,
   hostPortConflict,
   insufficient,
   labelSelectorMatches,
@@ -13,6 +12,7 @@ import {
   subtractResources,
   untoleratedTaint,
 } from "./predicates.js";
+import type { PredicateFailure } from "./reasons.js";
 import {
   HOSTNAME_LABEL,
   type Node,
@@ -29,12 +29,6 @@ export interface SimNode {
   /** An imagined node of a node group, not (yet) in the cluster. */
   template: boolean;
 }
-
-export const UNSCHEDULABLE = "node(s) were unschedulable";
-export const AFFINITY = "node(s) didn't match Pod's node affinity/selector";
-export const PORTS = "node(s) didn't have free ports for the requested pod ports";
-export const ANTI_AFFINITY = "node(s) didn't match pod anti-affinity rules";
-export const SPREAD = "node(s) didn't match pod topology spread constraints";
 
 function holdsResources(pod: Pod): boolean {
   return !pod.finished;
@@ -96,12 +90,12 @@ export class Simulation {
   }
 
   /** Why `pod` cannot go on `node`, in the scheduler's words; undefined when it fits. */
-  whyNot(pod: Pod, node: SimNode, excluded?: ReadonlySet<string>): string | undefined {
+  whyNot(pod: Pod, node: SimNode, excluded?: ReadonlySet<string>): PredicateFailure | undefined {
     const n = node.node;
-    if (n.unschedulable) return UNSCHEDULABLE;
-    if (!nodeAffinityFits(pod, n)) return AFFINITY;
+    if (n.unschedulable) return { kind: "NodeUnschedulable" };
+    if (!nodeAffinityFits(pod, n)) return { kind: "NodeAffinity" };
     const taint = untoleratedTaint(pod, n.taints);
-    if (taint) return `node(s) had untolerated taint ${formatTaint(taint)}`;
+    if (taint) return { kind: "TaintToleration", taint };
     if (
       pod.hostPorts.length > 0 &&
       hostPortConflict(
@@ -109,16 +103,16 @@ export class Simulation {
         node.pods.flatMap((p) => p.hostPorts),
       )
     )
-      return PORTS;
+      return { kind: "NodePorts" };
     const short = insufficient(pod.requests, this.free(node));
     if (short) return short;
-    if (this.#antiAffinityViolated(pod, node)) return ANTI_AFFINITY;
+    if (this.#antiAffinityViolated(pod, node)) return { kind: "PodAntiAffinity" };
     if (
       pod.topologySpread.some(
         (c) => c.whenUnsatisfiable === "DoNotSchedule" && this.#skewTooLarge(pod, node, c, excluded),
       )
     ) {
-      return SPREAD;
+      return { kind: "PodTopologySpread" };
     }
     return undefined;
   }

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { LocalWorkspace, PulumiCommand, type PulumiFn, type Stack } from "@pulumi/pulumi/automation/index.js";
+import { PROVIDERS_ENV } from "../../provider/pulumi/types.js";
 import { declareNodeGroups } from "../../stacks/program.js";
 import { repoRoot } from "../tools/paths.js";
 import { type PulumiTools, pulumiProcessEnv } from "../tools/pulumi.js";
@@ -20,6 +21,8 @@ export interface InlineStackOptions extends EngineOptions {
   program: PulumiFn;
 }
 
+/** This installation's providers, for the state's provider code (see provider/pulumi/resources.ts). */
+const PROVIDERS = join(repoRoot, "dist", "provider", "pulumi", "providers.js");
 /** Where states written by vpsie-autoscaler 0.1 find their providers (see provider/pulumi/runtime.ts). */
 const PROVIDER_RUNTIME = join(repoRoot, "dist", "provider", "pulumi", "runtime.js");
 
@@ -30,6 +33,7 @@ export function engineEnv(options: EngineOptions): Record<string, string> {
   env.PULUMI_HOME = options.pulumiHome;
   env.PULUMI_CONFIG_PASSPHRASE = options.passphrase;
   delete env.PULUMI_CONFIG_PASSPHRASE_FILE;
+  env[PROVIDERS_ENV] = PROVIDERS;
   env.VPSIE_AUTOSCALER_PROVIDER_RUNTIME = PROVIDER_RUNTIME;
   return env;
 }

@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { INTENT_STALE_MS, intentAbandoned, intentIsOurs, withIntent } from "../../scaler/apply/intents.js";
-import { configMapIntents } from "../../scaler/controller/intentConfigMap.js";
-import { StackConfigMap } from "../../scaler/controller/stackConfigMap.js";
+import { configMapIntents } from "../../scaler/kubernetes/intentConfigMap.js";
+import { StackConfigMap } from "../../scaler/kubernetes/stackConfigMap.js";
 import { startCluster, type TestCluster } from "../../dev/testing/cluster.js";
 import { tempDir } from "../../dev/testing/tempDir.js";
 

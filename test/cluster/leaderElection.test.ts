@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LeaderElector } from "../../scaler/controller/leaderElection.js";
+import { LeaderElector } from "../../scaler/kubernetes/leaderElection.js";
 import { eventually, startCluster, type TestCluster } from "../../dev/testing/cluster.js";
 
 describe("leader election on a Lease, against the local control plane", () => {

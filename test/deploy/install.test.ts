@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { attachJoinHook } from "../../dev/emulator/joinHook.js";
 import { Applier, applierDirs } from "../../scaler/apply/applier.js";
 import { prepareProjectDir } from "../../scaler/apply/projectDir.js";
-import { StackConfigMap } from "../../scaler/controller/stackConfigMap.js";
+import { StackConfigMap } from "../../scaler/kubernetes/stackConfigMap.js";
 import { selectProjectStack } from "../../scaler/pulumi/workspace.js";
 import { repoRoot } from "../../scaler/tools/paths.js";
 import { resolvePulumi } from "../../scaler/tools/pulumi.js";

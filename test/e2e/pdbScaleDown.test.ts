@@ -1,12 +1,8 @@
 import { AppsV1Api, CoreV1Api, PolicyV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { attachJoinHook } from "../../dev/emulator/joinHook.js";
-import { Applier } from "../../scaler/apply/applier.js";
-import { Controller } from "../../scaler/controller/controller.js";
+import { startWorld, type World } from "../../dev/testing/world.js";
 import { selectProjectStack } from "../../scaler/pulumi/workspace.js";
-import { eventually, startCluster, type TestCluster } from "../../dev/testing/cluster.js";
-import { GENERAL_GROUP, type TestEmulator, testEmulator } from "../../dev/testing/emulator.js";
-import { testProject, type TestProject } from "../../dev/testing/project.js";
+import { eventually } from "../../dev/testing/cluster.js";
 
 const deployment = (name: string, replicas: number, cpu: string) => ({
   metadata: { name },
@@ -22,45 +18,27 @@ const deployment = (name: string, replicas: number, cpu: string) => ({
 
 /** An unneeded node whose pods a PodDisruptionBudget protects stays until the budget allows; then exactly it is drained and removed. */
 describe("scale-down under a PodDisruptionBudget", () => {
-  let cluster: TestCluster;
-  let sim: TestEmulator;
-  let project: TestProject;
-  let controller: Controller;
+  let world: World;
 
   beforeAll(async () => {
-    cluster = await startCluster("pdb");
-    sim = await testEmulator((c) => {
-      c.behaviour = { provisionDelayMs: 300 };
+    world = await startWorld({
+      name: "pdb",
+      emulator: (c) => {
+        c.behaviour = { provisionDelayMs: 300 };
+      },
+      scaler: {
+        planner: { scaleDownUnneededTimeMs: 4_000, scaleDownDelayAfterAddMs: 4_000 },
+        drain: { evictionTimeoutMs: 20_000, terminationTimeoutMs: 30_000 },
+      },
     });
-    attachJoinHook(sim.emulator.world, cluster.record.kubeconfig, () => undefined);
-    process.env.VPSIE_API_URL = sim.url;
-    process.env.VPSIE_TOKEN = "demo-token";
-    project = await testProject("pdb");
-    await project.writeGroup(GENERAL_GROUP);
-    const applier = new Applier(project.engine);
-    await applier.apply({ group: "general", add: 1, remove: [], reason: "first node" });
-    controller = new Controller({
-      kubeconfig: cluster.kubeconfig,
-      applier,
-      client: sim.client(),
-      projectDir: project.dir,
-      schedule: "*/2 * * * * *",
-      debounceMs: 500,
-      planner: { newPodScaleUpDelayMs: 0, scaleDownUnneededTimeMs: 4_000, scaleDownDelayAfterAddMs: 4_000 },
-      drain: { evictionTimeoutMs: 20_000, terminationTimeoutMs: 30_000 },
-      log: () => undefined,
-    });
-    await controller.start();
   });
 
   afterAll(async () => {
-    await controller?.stop();
-    await sim?.stop();
-    await cluster?.stop();
-    await project?.remove();
+    await world?.stop();
   });
 
   it("keeps the node while the budget allows no disruption, then drains and removes exactly that node", async () => {
+    const { cluster, project, scaler } = world;
     const apps = cluster.kubeconfig.makeApiClient(AppsV1Api);
     const core = cluster.kubeconfig.makeApiClient(CoreV1Api);
     const policy = cluster.kubeconfig.makeApiClient(PolicyV1Api);
@@ -105,7 +83,7 @@ describe("scale-down under a PodDisruptionBudget", () => {
     const blocked = await eventually(
       "the planner to keep the second node because of the budget",
       async () => {
-        const report = controller.lastPlan?.nodes.find((n) => n.node === second);
+        const report = scaler!.lastPlan?.nodes.find((n) => n.node === second);
         return report?.reason.includes("PodDisruptionBudget default/batch") ? report : undefined;
       },
       60_000,

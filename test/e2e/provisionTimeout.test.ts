@@ -1,53 +1,30 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { attachJoinHook } from "../../dev/emulator/joinHook.js";
-import { Applier } from "../../scaler/apply/applier.js";
-import { Controller } from "../../scaler/controller/controller.js";
+import { startWorld, type World } from "../../dev/testing/world.js";
 import { selectProjectStack } from "../../scaler/pulumi/workspace.js";
 import { deployWeb } from "../../dev/testing/workload.js";
-import { eventually, startCluster, type TestCluster } from "../../dev/testing/cluster.js";
-import { DEMO_CLUSTER, GENERAL_GROUP, type TestEmulator, testEmulator } from "../../dev/testing/emulator.js";
-import { testProject, type TestProject } from "../../dev/testing/project.js";
+import { eventually } from "../../dev/testing/cluster.js";
+import { DEMO_CLUSTER } from "../../dev/testing/emulator.js";
 
 /** A node VPSie never finishes is removed through the apply layer once the provision time passes, and its group backs off. */
 describe("a new node that never registers", () => {
-  let cluster: TestCluster;
-  let sim: TestEmulator;
-  let project: TestProject;
-  let controller: Controller;
+  let world: World;
 
   beforeAll(async () => {
-    cluster = await startCluster("provision-timeout");
-    sim = await testEmulator((c) => {
-      c.behaviour = { provisionDelayMs: 300 };
+    world = await startWorld({
+      name: "provision-timeout",
+      emulator: (c) => {
+        c.behaviour = { provisionDelayMs: 300 };
+      },
+      scaler: { planner: { maxNodeProvisionTimeMs: 6_000 } },
     });
-    attachJoinHook(sim.emulator.world, cluster.record.kubeconfig, () => undefined);
-    process.env.VPSIE_API_URL = sim.url;
-    process.env.VPSIE_TOKEN = "demo-token";
-    project = await testProject("provision-timeout");
-    await project.writeGroup(GENERAL_GROUP);
-    const applier = new Applier(project.engine);
-    await applier.apply({ group: "general", add: 1, remove: [], reason: "first node" });
-    controller = new Controller({
-      kubeconfig: cluster.kubeconfig,
-      applier,
-      client: sim.client(),
-      projectDir: project.dir,
-      schedule: "*/2 * * * * *",
-      debounceMs: 500,
-      planner: { newPodScaleUpDelayMs: 0, maxNodeProvisionTimeMs: 6_000 },
-      log: () => undefined,
-    });
-    await controller.start();
   });
 
   afterAll(async () => {
-    await controller?.stop();
-    await sim?.stop();
-    await cluster?.stop();
-    await project?.remove();
+    await world?.stop();
   });
 
   it("removes its key after the max provision time, deletes the worker, and backs the group off", async () => {
+    const { cluster, sim, project, scaler } = world;
     await eventually("the first node to run", async () =>
       (await sim.client().getCluster(DEMO_CLUSTER))?.nodes.some(
         (n) => n.status === "running" && n.nodeType === "slave",
@@ -73,7 +50,7 @@ describe("a new node that never registers", () => {
     await eventually(
       "the backoff to show in the plan",
       async () =>
-        controller.lastPlan?.noScaleUp[0]?.reasons.general?.includes("backing off") ? true : undefined,
+        scaler!.lastPlan?.noScaleUp[0]?.reasons.general?.includes("backing off") ? true : undefined,
       30_000,
     );
   });

@@ -1,66 +1,37 @@
 import { AppsV1Api, CoreV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { attachJoinHook } from "../../dev/emulator/joinHook.js";
-import { Applier } from "../../scaler/apply/applier.js";
-import { Controller } from "../../scaler/controller/controller.js";
 import { NODE_GROUP_LABEL } from "../../scaler/decision/types.js";
-import { ScalerMetrics } from "../../scaler/observability/metrics.js";
 import { startObservabilityServer } from "../../scaler/observability/server.js";
 import { selectProjectStack } from "../../scaler/pulumi/workspace.js";
 import { deployWeb, webRunning } from "../../dev/testing/workload.js";
-import { eventually, startCluster, type TestCluster } from "../../dev/testing/cluster.js";
-import { DEMO_CLUSTER, GENERAL_GROUP, type TestEmulator, testEmulator } from "../../dev/testing/emulator.js";
-import { testProject, type TestProject } from "../../dev/testing/project.js";
+import { eventually } from "../../dev/testing/cluster.js";
+import { DEMO_CLUSTER } from "../../dev/testing/emulator.js";
+import { startWorld, type World } from "../../dev/testing/world.js";
 
 /** Pending pods → a scale-up through Pulumi → the new node joins → pods run; load gone → the node is drained and removed. */
 describe("the scaler end to end: local control plane, VPSie emulator, real Pulumi engine", () => {
-  let cluster: TestCluster;
-  let sim: TestEmulator;
-  let project: TestProject;
-  let controller: Controller;
+  let world: World;
   let observability: Awaited<ReturnType<typeof startObservabilityServer>>;
-  const metrics = new ScalerMetrics();
-  const log: string[] = [];
 
   beforeAll(async () => {
-    cluster = await startCluster("e2e");
-    sim = await testEmulator((c) => {
-      c.behaviour = { provisionDelayMs: 500 };
+    world = await startWorld({
+      name: "e2e",
+      scaler: {
+        planner: { scaleDownUnneededTimeMs: 4_000, scaleDownDelayAfterAddMs: 4_000 },
+        drain: { evictionTimeoutMs: 20_000, terminationTimeoutMs: 30_000 },
+      },
     });
-    attachJoinHook(sim.emulator.world, cluster.record.kubeconfig, () => undefined);
-    process.env.VPSIE_API_URL = sim.url;
-    process.env.VPSIE_TOKEN = "demo-token";
-    project = await testProject("e2e");
-    await project.writeGroup(GENERAL_GROUP);
-    const applier = new Applier({ ...project.engine, metrics, progress: (m) => log.push(m) });
-    await applier.apply({ group: "general", add: 1, remove: [], reason: "the group's first node" });
-    controller = new Controller({
-      metrics,
-      kubeconfig: cluster.kubeconfig,
-      applier,
-      client: sim.client(),
-      projectDir: project.dir,
-      schedule: "*/2 * * * * *",
-      debounceMs: 500,
-      planner: { newPodScaleUpDelayMs: 0, scaleDownUnneededTimeMs: 4_000, scaleDownDelayAfterAddMs: 4_000 },
-      drain: { evictionTimeoutMs: 20_000, terminationTimeoutMs: 30_000 },
-      log: (m) => log.push(m),
-    });
-    await controller.start();
-    observability = await startObservabilityServer("127.0.0.1:0", metrics, controller.health());
+    observability = await startObservabilityServer("127.0.0.1:0", world.metrics, world.scaler!.health());
   });
 
   afterAll(async () => {
     observability?.server.close();
-    await controller?.stop();
-    await sim?.stop();
-    await cluster?.stop();
-    await project?.remove();
+    await world?.stop();
   });
 
-  const nodes = async () => (await cluster.kubeconfig.makeApiClient(CoreV1Api).listNode()).items;
+  const nodes = async () => (await world.cluster.kubeconfig.makeApiClient(CoreV1Api).listNode()).items;
   const history = async () =>
-    (await (await selectProjectStack({ ...project.engine, stackName: "general" })).history()).map(
+    (await (await selectProjectStack({ ...world.project.engine, stackName: "general" })).history()).map(
       (h) => h.message,
     );
 
@@ -72,8 +43,8 @@ describe("the scaler end to end: local control plane, VPSie emulator, real Pulum
   });
 
   it("scales up for pods that do not fit, and they run on the new node", async () => {
-    await deployWeb(cluster.kubeconfig);
-    await webRunning(cluster.kubeconfig, 3, 90_000);
+    await deployWeb(world.cluster.kubeconfig);
+    await webRunning(world.cluster.kubeconfig, 3, 90_000);
     await eventually("the new node to get its group label too", async () => {
       const labels = (await nodes()).map((n) => n.metadata?.labels?.[NODE_GROUP_LABEL]);
       return labels.length === 2 && labels.every((l) => l === "general") ? labels : undefined;
@@ -84,7 +55,7 @@ describe("the scaler end to end: local control plane, VPSie emulator, real Pulum
   });
 
   it("drains and removes exactly one node once the load is gone, never going below the minimum", async () => {
-    await cluster.kubeconfig
+    await world.cluster.kubeconfig
       .makeApiClient(AppsV1Api)
       .deleteNamespacedDeployment({ name: "web", namespace: "default" });
     await eventually("one node left", async () => ((await nodes()).length === 1 ? true : undefined), 90_000);
@@ -93,7 +64,7 @@ describe("the scaler end to end: local control plane, VPSie emulator, real Pulum
       /^scale-down general 2 → 1 \(-general-[0-9a-f]{4}\): node hel-kubernetes-49ab-slave-[0-9a-f]{4} drained/,
     );
     const workers =
-      (await sim.client().getCluster(DEMO_CLUSTER))?.nodes.filter((n) => n.nodeType === "slave") ?? [];
+      (await world.sim.client().getCluster(DEMO_CLUSTER))?.nodes.filter((n) => n.nodeType === "slave") ?? [];
     expect(workers.map((w) => w.hostname)).toEqual((await nodes()).map((n) => n.metadata?.name));
     await new Promise((r) => setTimeout(r, 8_000));
     expect(await nodes()).toHaveLength(1);
@@ -112,7 +83,7 @@ describe("the scaler end to end: local control plane, VPSie emulator, real Pulum
   });
 
   it("records Events on the pods and the node, and keeps the status ConfigMap current", async () => {
-    const core = cluster.kubeconfig.makeApiClient(CoreV1Api);
+    const core = world.cluster.kubeconfig.makeApiClient(CoreV1Api);
     const events = (await core.listNamespacedEvent({ namespace: "default" })).items.filter(
       (e) => e.source?.component === "vpsie-autoscaler",
     );

@@ -1,54 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { attachJoinHook } from "../../dev/emulator/joinHook.js";
-import { Applier } from "../../scaler/apply/applier.js";
-import { Controller } from "../../scaler/controller/controller.js";
+import { startWorld, type World } from "../../dev/testing/world.js";
 import { selectProjectStack } from "../../scaler/pulumi/workspace.js";
 import { deployWeb, webRunning } from "../../dev/testing/workload.js";
-import { startCluster, type TestCluster } from "../../dev/testing/cluster.js";
-import { DEMO_CLUSTER, GENERAL_GROUP, type TestEmulator, testEmulator } from "../../dev/testing/emulator.js";
-import { testProject, type TestProject } from "../../dev/testing/project.js";
+import { DEMO_CLUSTER } from "../../dev/testing/emulator.js";
 
 /** VPSie misbehaves while the scaler adds a node: it retries and backs off, does not crash, and converges. */
 describe("the scaler under VPSie faults during a scale-up", () => {
-  let cluster: TestCluster;
-  let sim: TestEmulator;
-  let project: TestProject;
-  let controller: Controller;
-  const log: string[] = [];
+  let world: World;
 
   beforeAll(async () => {
-    cluster = await startCluster("faults");
-    sim = await testEmulator((c) => {
-      c.behaviour = { provisionDelayMs: 500 };
-    });
-    attachJoinHook(sim.emulator.world, cluster.record.kubeconfig, () => undefined);
-    process.env.VPSIE_API_URL = sim.url;
-    process.env.VPSIE_TOKEN = "demo-token";
-    project = await testProject("faults");
-    await project.writeGroup(GENERAL_GROUP);
-    const applier = new Applier({ ...project.engine, progress: (m) => log.push(m) });
-    await applier.apply({ group: "general", add: 1, remove: [], reason: "first node" });
-    controller = new Controller({
-      kubeconfig: cluster.kubeconfig,
-      applier,
-      client: sim.client(),
-      projectDir: project.dir,
-      schedule: "*/2 * * * * *",
-      debounceMs: 500,
-      planner: { newPodScaleUpDelayMs: 0 },
-      log: (m) => log.push(m),
-    });
-    await controller.start();
+    world = await startWorld({ name: "faults" });
   });
 
   afterAll(async () => {
-    await controller?.stop();
-    await sim?.stop();
-    await cluster?.stop();
-    await project?.remove();
+    await world?.stop();
   });
 
   it("gets through 429s, 5xx, HTML 502s and error:true answers, and the pods run", async () => {
+    const { cluster, sim, project } = world;
     await sim.addFaults(
       { kind: "rateLimit", path: "add/slave", retryAfterSeconds: 1, times: 2 },
       { kind: "error", status: 503, path: "add/slave", times: 2 },

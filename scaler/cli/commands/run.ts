@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { LOG_LEVELS, type LogLevel } from "../../log/logger.js";
 import { UsageError } from "../usageError.js";
 import { addStackOptions, engine, type StackFlags } from "./stacks.js";
 
@@ -56,6 +57,11 @@ export function runCommand(): Command {
       .option(
         "--config <file>",
         "YAML configuration: the flags' settings and the planner's (flags given here win)",
+      )
+      .addOption(
+        new Option("--log-level <level>", "the least severe log lines written")
+          .choices([...LOG_LEVELS])
+          .default("info"),
       ),
   ).action(
     async (
@@ -69,6 +75,7 @@ export function runCommand(): Command {
         stackConfigmap?: string;
         intentConfigmap?: string;
         config?: string;
+        logLevel: LogLevel;
       },
       command: Command,
     ) => {
@@ -98,6 +105,7 @@ export function runCommand(): Command {
         metricsAddress: pick("metricsAddress", flags.metricsAddress, file.metricsAddress),
         stackConfigMap: pick("stackConfigmap", flags.stackConfigmap, file.stackConfigMap),
         intentConfigMap: pick("intentConfigmap", flags.intentConfigmap, file.intentConfigMap),
+        logLevel: pick("logLevel", flags.logLevel, file.logLevel),
       };
       const stackConfigMap = namespacedName(
         "--stack-configmap",
@@ -109,24 +117,14 @@ export function runCommand(): Command {
         opts.intentConfigMap,
         "vpsie-autoscaler-intents",
       );
-      const [
-        { KubeConfig },
-        { VpsieClient },
-        { MissingCredentialsError },
-        { Applier },
-        { Controller },
-        { createLogger },
-      ] = await Promise.all([
-        import("@kubernetes/client-node"),
-        import("../../../provider/vpsie/client.js"),
-        import("../../../provider/vpsie/credentials.js"),
-        import("../../apply/applier.js"),
-        import("../../controller/controller.js"),
-        import("../../log/logger.js"),
-      ]);
-      const { LeaderElector } = await import("../../controller/leaderElection.js");
-      const { StackConfigMap, StackConfigMapError } = await import("../../controller/stackConfigMap.js");
-      const { configMapIntents } = await import("../../controller/intentConfigMap.js");
+      const { KubeConfig } = await import("@kubernetes/client-node");
+      const { VpsieClient } = await import("../../../provider/vpsie/client.js");
+      const { Applier } = await import("../../apply/applier.js");
+      const { Scaler } = await import("../../controller/compose.js");
+      const { createLogger, logTo } = await import("../../log/logger.js");
+      const { LeaderElector } = await import("../../kubernetes/leaderElection.js");
+      const { StackConfigMap, StackConfigMapError } = await import("../../kubernetes/stackConfigMap.js");
+      const { configMapIntents } = await import("../../kubernetes/intentConfigMap.js");
       const { ScalerMetrics } = await import("../../observability/metrics.js");
       const { startObservabilityServer } = await import("../../observability/server.js");
       const metrics = new ScalerMetrics();
@@ -148,22 +146,17 @@ export function runCommand(): Command {
       }
       if (!kubeconfig.getCurrentCluster())
         throw new UsageError("no Kubernetes cluster configured: pass --kubeconfig, or run in a cluster");
-      let client;
-      try {
-        client = VpsieClient.fromEnv(process.env, {
-          onAttempt: (a) =>
-            metrics.vpsieRequests.inc({
-              operation: a.operation.replace(/\/[0-9a-f-]{8,}|\/\d+/g, "/:id"),
-              result: a.result,
-            }),
-        });
-      } catch (err) {
-        if (err instanceof MissingCredentialsError) throw new UsageError(err.message);
-        throw err;
-      }
+      const client = VpsieClient.fromEnv(process.env, {
+        onAttempt: (a) =>
+          metrics.vpsieRequests.inc({
+            operation: a.operation.replace(/\/[0-9a-f-]{8,}|\/\d+/g, "/:id"),
+            result: a.result,
+          }),
+      });
       const settings = await engine(opts);
-      const log = createLogger("vpsie-autoscaler");
-      if (settings.preparedProjectDir) log.info(`prepared the project directory ${settings.projectDir}`);
+      const logger = createLogger("vpsie-autoscaler", opts.logLevel);
+      const log = logTo(logger);
+      if (settings.preparedProjectDir) log("info", `prepared the project directory ${settings.projectDir}`);
       let stacks: InstanceType<typeof StackConfigMap> | undefined;
       if (stackConfigMap) {
         stacks = new StackConfigMap(
@@ -178,32 +171,32 @@ export function runCommand(): Command {
           if (err instanceof StackConfigMapError) throw new UsageError(err.message);
           throw err;
         }
-        log.info(`stack config comes from ${stacks.description}`);
+        log("info", `stack config comes from ${stacks.description}`);
       }
       const applier = new Applier({
         ...settings,
         client,
         metrics,
-        progress: (m) => log.info(m),
+        progress: (m) => log("info", m),
         publishStackConfig: stacks && ((stack, after) => stacks.publish(stack, after)),
         intents:
           intentConfigMap && configMapIntents(kubeconfig, intentConfigMap.namespace, intentConfigMap.name),
       });
-      const controller = new Controller({
+      const scaler = new Scaler({
         metrics,
         kubeconfig,
-        applier,
+        apply: applier,
         client,
         projectDir: settings.projectDir,
-        schedule: `*/${opts.scanInterval} * * * * *`,
+        scanIntervalSeconds: opts.scanInterval,
         planner: plannerOptions(file),
         // Its own namespace, the Lease's, where its Role lets it write.
         status: { namespace: opts.leaseNamespace, name: "vpsie-autoscaler-status" },
         syncStackConfig: stacks && (async (busy) => void (await stacks.pull(busy))),
-        log: (m) => log.info(m),
+        log,
       });
-      controller.acting = false;
-      await controller.start();
+      scaler.acting = false;
+      await scaler.start();
       const elector = new LeaderElector({
         kubeconfig,
         namespace: opts.leaseNamespace,
@@ -213,34 +206,31 @@ export function runCommand(): Command {
         identity: `${hostname()}_${randomUUID().slice(0, 8)}`,
         onStartedLeading: () => {
           metrics.leader.set(1);
-          controller.acting = true;
+          scaler.acting = true;
         },
         onStoppedLeading: () => {
           metrics.leader.set(0);
-          controller.acting = false;
+          scaler.acting = false;
         },
-        log: (m) => log.info(m),
+        log: (m) => log("info", m),
       });
       elector.start();
-      const { server, url } = await startObservabilityServer(
-        opts.metricsAddress,
-        metrics,
-        controller.health(),
-      );
-      log.info(`serving /healthz, /readyz and /metrics on ${url}`);
-      log.info(
+      const { server, url } = await startObservabilityServer(opts.metricsAddress, metrics, scaler.health());
+      log("info", `serving /healthz, /readyz and /metrics on ${url}`);
+      log(
+        "info",
         `running: planning every ${opts.scanInterval}s against ${kubeconfig.getCurrentCluster()?.server} while leading`,
       );
       await new Promise<void>((resolve) => {
         process.once("SIGTERM", resolve);
         process.once("SIGINT", resolve);
       });
-      log.info("stopping: letting scale actions under way finish");
-      controller.acting = false;
-      await controller.stop();
+      log("info", "stopping: letting scale actions under way finish");
+      scaler.acting = false;
+      await scaler.stop();
       await elector.stop();
       server.close();
-      log.info("stopped");
+      log("info", "stopped");
     },
   );
 }

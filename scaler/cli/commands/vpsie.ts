@@ -1,16 +1,11 @@
 import { Command } from "commander";
 import { VpsieClient } from "../../../provider/vpsie/client.js";
-import { MissingCredentialsError } from "../../../provider/vpsie/credentials.js";
 import { formatTable, type OutputFormat, outputOption } from "../output.js";
 import { UsageError } from "../usageError.js";
 
+/** Missing or wrong settings in the environment exit with 2, naming the variable (see main.ts). */
 function client(): VpsieClient {
-  try {
-    return VpsieClient.fromEnv(process.env, { maxAttempts: 3 });
-  } catch (err) {
-    if (err instanceof MissingCredentialsError) throw new UsageError(err.message);
-    throw err;
-  }
+  return VpsieClient.fromEnv(process.env, { maxAttempts: 3 });
 }
 
 type Cell = string | number | boolean | undefined;

@@ -39,6 +39,11 @@ describe("vpsie-autoscaler plan, on real kubectl output from the local cluster",
           general: "node(s) didn't match Pod's node affinity/selector",
           large: "node(s) didn't match Pod's node affinity/selector",
         },
+        // The reasons as codes, for scripts.
+        because: {
+          general: { kind: "NotFit", failure: { kind: "NodeAffinity" } },
+          large: { kind: "NotFit", failure: { kind: "NodeAffinity" } },
+        },
       },
     ]);
     expect(plan.scaleDown).toEqual([]);

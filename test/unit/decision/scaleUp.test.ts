@@ -37,7 +37,10 @@ describe("scale-up", () => {
     const young = pending({ createdAt: NOW - 2_000 });
     const expendable = pending({ priority: -100 });
     const bound = pod({ nodeName: "x" });
-    const result = run({ snapshot: { nodes: [], pods: [young, expendable, bound], pdbs: [] } });
+    const result = run({
+      snapshot: { nodes: [], pods: [young, expendable, bound], pdbs: [] },
+      options: { newPodScaleUpDelayMs: 5_000 },
+    });
     expect(result.scaleUp).toEqual([]);
     expect(result.pending.map((p) => p.outcome).sort()).toEqual(["expendable", "too-young"]);
     const annotated = pending({
@@ -78,7 +81,11 @@ describe("scale-up", () => {
     });
     expect(result.scaleUp).toEqual([expect.objectContaining({ from: 0, to: 1 })]);
     expect(result.noScaleUp).toEqual([
-      { pod: expect.any(String), reasons: { general: "node group general is at its maximum size (1)" } },
+      {
+        pod: expect.any(String),
+        reasons: { general: "node group general is at its maximum size (1)" },
+        because: { general: { kind: "MaxSizeReached", group: "general", max: 1 } },
+      },
     ]);
   });
 

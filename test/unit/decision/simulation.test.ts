@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { describePredicate } from "../../../scaler/decision/reasons.js";
 import { Simulation } from "../../../scaler/decision/simulation.js";
 import type { SelectorOperator } from "../../../scaler/decision/types.js";
 import { node, pod, res } from "./builders.js";
@@ -9,7 +10,8 @@ function whyNot(
   others: ReturnType<typeof pod>[] = [],
 ) {
   const sim = new Simulation([n], others);
-  return sim.whyNot(p, sim.node(n.name)!);
+  const failure = sim.whyNot(p, sim.node(n.name)!);
+  return failure && describePredicate(failure);
 }
 
 describe("the scheduling simulation", () => {
@@ -136,7 +138,9 @@ describe("the scheduling simulation", () => {
     ];
     const sim = new Simulation([a, b], [pod({ nodeName: "a", labels: { app: "web" } })]);
     const next = pod({ labels: { app: "web" }, topologySpread: spread });
-    expect(sim.whyNot(next, sim.node("a")!)).toBe("node(s) didn't match pod topology spread constraints");
+    expect(describePredicate(sim.whyNot(next, sim.node("a")!)!)).toBe(
+      "node(s) didn't match pod topology spread constraints",
+    );
     expect(sim.whyNot(next, sim.node("b")!)).toBeUndefined();
   });
 

@@ -12,6 +12,7 @@ import {
   type Informer,
   type ObjectCache,
 } from "@kubernetes/client-node";
+import type { ClusterSource } from "../controller/ports.js";
 import { nodeFromKubernetes, pdbFromKubernetes, podFromKubernetes } from "../decision/fromKubernetes.js";
 import type { Node, Pod, PodDisruptionBudget, Snapshot } from "../decision/types.js";
 
@@ -30,12 +31,18 @@ function plain(object: KubernetesObject, kind: string): unknown {
   return { ...(JSON.parse(JSON.stringify(object)) as object), kind };
 }
 
-export class ClusterState {
+/** A pod the scheduler marked PodScheduled=False/Unschedulable. */
+function unschedulable(object: KubernetesObject): boolean {
+  const conditions = (object as { status?: { conditions?: Array<{ type: string; reason?: string }> } }).status
+    ?.conditions;
+  return conditions?.some((c) => c.type === "PodScheduled" && c.reason === "Unschedulable") ?? false;
+}
+
+export class InformerClusterSource implements ClusterSource {
   readonly #watched: Watched[];
   readonly #log: (message: string) => void;
+  readonly #listeners: Array<() => void> = [];
   #stopped = false;
-  /** Called after a change to Pods or Nodes, so the controller can plan soon (it debounces). */
-  onChange?: (kind: string, object: KubernetesObject) => void;
 
   constructor(kubeconfig: KubeConfig, log: (message: string) => void) {
     this.#log = log;
@@ -61,8 +68,12 @@ export class ClusterState {
       ),
     ];
     for (const w of this.#watched) {
-      for (const verb of ["add", "update", "delete"] as const) {
-        w.informer.on(verb, (object) => this.onChange?.(w.kind, object));
+      if (w.kind === "Pod") {
+        for (const verb of ["add", "update"] as const) {
+          w.informer.on(verb, (object) => {
+            if (unschedulable(object)) for (const listener of this.#listeners) listener();
+          });
+        }
       }
       w.informer.on("error", (err) => {
         if (this.#stopped) return;
@@ -89,6 +100,10 @@ export class ClusterState {
       this.#log(`listing ${w.name} failed (${w.failure}); retrying in 2s`);
       setTimeout(() => void this.#start(w), 2_000);
     }
+  }
+
+  onUnschedulable(listener: () => void): void {
+    this.#listeners.push(listener);
   }
 
   async start(): Promise<void> {

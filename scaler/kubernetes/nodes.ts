@@ -4,6 +4,7 @@
  * PodDisruptionBudgets, and untaint it again if the drain fails).
  */
 import type { CoreV1Api, V1Node, V1Taint } from "@kubernetes/client-node";
+import type { Clock, DrainOutcome, NodeOperations } from "../controller/ports.js";
 import type { Pod } from "../decision/types.js";
 import { NODE_GROUP_LABEL } from "../decision/types.js";
 
@@ -73,17 +74,24 @@ export interface DrainOptions {
   maxGracefulTerminationSeconds: number;
 }
 
+export const defaultDrainOptions: DrainOptions = {
+  evictionTimeoutMs: 120_000,
+  terminationTimeoutMs: 660_000,
+  maxGracefulTerminationSeconds: 600,
+};
+
 /** Drains the node of `pods`; on failure the taint comes off again and the reason comes back. */
 export async function drainNode(
   core: CoreV1Api,
   name: string,
   pods: Pod[],
   options: DrainOptions,
-): Promise<{ drained: true } | { drained: false; reason: string }> {
+  clock: Pick<Clock, "now" | "sleep">,
+): Promise<DrainOutcome> {
   await setDrainTaint(core, name, true);
   try {
     for (const pod of pods) {
-      const deadline = Date.now() + options.evictionTimeoutMs;
+      const deadline = clock.now() + options.evictionTimeoutMs;
       // CA caps a pod's termination grace during a drain (max-graceful-termination-sec, 600 s).
       const current = await core
         .readNamespacedPod({ name: pod.name, namespace: pod.namespace })
@@ -106,17 +114,17 @@ export async function drainNode(
         } catch (err) {
           if (status(err) === 404) break;
           if (status(err) !== 429) throw err;
-          if (Date.now() > deadline) {
+          if (clock.now() > deadline) {
             throw new Error(
               `evicting ${pod.namespace}/${pod.name} was refused for ${options.evictionTimeoutMs / 1000}s: a PodDisruptionBudget allows no disruption`,
               { cause: err },
             );
           }
-          await new Promise((r) => setTimeout(r, 2_000));
+          await clock.sleep(2_000);
         }
       }
     }
-    const gone = Date.now() + options.terminationTimeoutMs;
+    const gone = clock.now() + options.terminationTimeoutMs;
     for (const pod of pods) {
       for (;;) {
         const still = await core
@@ -126,13 +134,38 @@ export async function drainNode(
             throw err;
           });
         if (!still || still.spec?.nodeName !== name) break;
-        if (Date.now() > gone) throw new Error(`pod ${pod.namespace}/${pod.name} did not terminate in time`);
-        await new Promise((r) => setTimeout(r, 500));
+        if (clock.now() > gone) throw new Error(`pod ${pod.namespace}/${pod.name} did not terminate in time`);
+        await clock.sleep(500);
       }
     }
     return { drained: true };
   } catch (err) {
     await setDrainTaint(core, name, false).catch(() => undefined);
     return { drained: false, reason: (err as Error).message };
+  }
+}
+
+/** The scaler's operations on Nodes, through the Kubernetes API. */
+export class KubernetesNodes implements NodeOperations {
+  readonly #core: CoreV1Api;
+  readonly #drain: DrainOptions;
+  readonly #clock: Clock;
+
+  constructor(core: CoreV1Api, drain: Partial<DrainOptions>, clock: Clock) {
+    this.#core = core;
+    this.#drain = { ...defaultDrainOptions, ...drain };
+    this.#clock = clock;
+  }
+
+  label(node: string, group: { name: string; labels: Record<string, string>; taints: V1Taint[] }) {
+    return applyGroupSettings(this.#core, node, group);
+  }
+
+  drain(node: string, pods: Pod[]): Promise<DrainOutcome> {
+    return drainNode(this.#core, node, pods, this.#drain, this.#clock);
+  }
+
+  async remove(node: string): Promise<void> {
+    await this.#core.deleteNode({ name: node });
   }
 }

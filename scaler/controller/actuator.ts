@@ -1,0 +1,160 @@
+/**
+ * The actuator carries out what the loop decided, one action per node group at a time: scale-ups as
+ * updates that add member keys; scale-downs as a drain followed by an update that removes exactly the
+ * drained node's key and the deletion of its Node object; and the removal of nodes that never
+ * registered. Each action ends in a typed outcome the loop and the reporter act on.
+ */
+import type { ScaleResult } from "../apply/applier.js";
+import { VpsieQuotaError } from "../../provider/vpsie/errors.js";
+import { podKey, type Pod } from "../decision/types.js";
+import type { ApplyLayer, GroupSource, Log, NodeOperations } from "./ports.js";
+
+export type ActionOutcome =
+  | { kind: "ScaledUp"; group: string; result: ScaleResult }
+  | { kind: "ScaleUpFailed"; group: string; error: Error; quota: boolean }
+  | { kind: "ScaleDownStarted"; group: string; node: string; reason: string }
+  | { kind: "ScaledDown"; group: string; node: string; key: string; empty: boolean; result: ScaleResult }
+  | { kind: "DrainFailed"; group: string; node: string; reason: string }
+  | { kind: "ScaleDownFailed"; group: string; node: string; error: Error }
+  | { kind: "UnregisteredRemoved"; group: string; key: string; result: ScaleResult }
+  | { kind: "UnregisteredRemovalFailed"; group: string; key: string; error: Error };
+
+export interface ActuatorOptions {
+  apply: ApplyLayer;
+  nodes: NodeOperations;
+  catalog: GroupSource;
+  log: Log;
+  onOutcome: (outcome: ActionOutcome) => void;
+}
+
+function list(items: string[], max = 5): string {
+  return items.length <= max
+    ? items.join(", ")
+    : `${items.slice(0, max).join(", ")} and ${items.length - max} more`;
+}
+
+export class Actuator {
+  readonly #o: ActuatorOptions;
+  readonly #inFlight = new Set<string>();
+  readonly #draining = new Set<string>();
+  /** Actions under way: settle() lets them finish, so no update is left half-applied. */
+  readonly #actions = new Set<Promise<unknown>>();
+
+  constructor(options: ActuatorOptions) {
+    this.#o = options;
+  }
+
+  /** Node groups with an action under way: the loop plans nothing for them meanwhile. */
+  get busyGroups(): ReadonlySet<string> {
+    return this.#inFlight;
+  }
+
+  /** Nodes being drained: the loop leaves them out of its snapshot. */
+  get drainingNodes(): ReadonlySet<string> {
+    return this.#draining;
+  }
+
+  /** Resolves when every action under way has ended. */
+  async settle(): Promise<void> {
+    while (this.#actions.size > 0) await Promise.allSettled([...this.#actions]);
+  }
+
+  #track(group: string, work: () => Promise<void>): void {
+    this.#inFlight.add(group);
+    const action = work().finally(() => {
+      this.#inFlight.delete(group);
+      this.#actions.delete(action);
+    });
+    this.#actions.add(action);
+  }
+
+  scaleUp(group: string, add: number, pods: string[], reason: string): void {
+    if (this.#inFlight.has(group)) return;
+    const why = `${list(pods)}: ${reason}`;
+    this.#o.log("info", `scale-up of ${group} by ${add}: ${why}`, { group, add });
+    this.#track(group, async () => {
+      try {
+        const result = await this.#o.apply.apply({ group, add, remove: [], reason: why });
+        for (const c of result.created) if (c.hostname) this.#o.catalog.hostnames.set(c.key, c.hostname);
+        this.#o.log(
+          "info",
+          result.skipped
+            ? `scale-up of ${group} not applied: ${result.skipped}`
+            : `applied: ${result.message}`,
+          { group },
+        );
+        this.#o.onOutcome({ kind: "ScaledUp", group, result });
+      } catch (err) {
+        const error = err as Error;
+        this.#o.log("error", `scale-up of ${group} failed: ${error.message}`, { group });
+        this.#o.onOutcome({ kind: "ScaleUpFailed", group, error, quota: err instanceof VpsieQuotaError });
+      }
+    });
+  }
+
+  /** A requested node that never registered goes through the apply layer too; its group backs off. */
+  removeUnregistered(group: string, key: string, reason: string): void {
+    if (this.#inFlight.has(group)) return;
+    this.#o.log("warn", `removing ${key} from ${group}: ${reason}; the group backs off`, { group, key });
+    this.#track(group, async () => {
+      try {
+        const result = await this.#o.apply.apply({
+          group,
+          add: 0,
+          remove: [key],
+          reason: `${reason}: removed, and the group backs off`,
+        });
+        this.#o.catalog.hostnames.delete(key);
+        this.#o.log("info", `applied: ${result.message}`, { group, key });
+        this.#o.onOutcome({ kind: "UnregisteredRemoved", group, key, result });
+      } catch (err) {
+        const error = err as Error;
+        this.#o.log("error", `removing ${key} from ${group} failed: ${error.message}`, { group, key });
+        this.#o.onOutcome({ kind: "UnregisteredRemovalFailed", group, key, error });
+      }
+    });
+  }
+
+  /** Drains the node, then removes exactly its key in one update, then deletes its Node object. */
+  scaleDown(group: string, node: string, pods: Pod[], reason: string): void {
+    if (this.#inFlight.has(group)) return;
+    const key = this.#o.catalog.keyOf(node);
+    if (!key) {
+      this.#o.log("warn", `not removing ${node}: no member key of ${group} names it`, { group, node });
+      return;
+    }
+    this.#draining.add(node);
+    this.#o.log("info", `scale-down of ${group}: draining ${node} (${key}): ${reason}`, { group, node, key });
+    this.#o.onOutcome({ kind: "ScaleDownStarted", group, node, reason });
+    this.#track(group, async () => {
+      try {
+        const drain = await this.#o.nodes.drain(node, pods);
+        if (!drain.drained) {
+          this.#o.log("warn", `scale-down of ${node} stopped: ${drain.reason}; the node is untainted`, {
+            group,
+            node,
+          });
+          this.#o.onOutcome({ kind: "DrainFailed", group, node, reason: drain.reason });
+          return;
+        }
+        const moved = pods.map(podKey);
+        const result = await this.#o.apply.apply({
+          group,
+          add: 0,
+          remove: [key],
+          reason: `node ${node} drained${moved.length ? ` (moved ${list(moved)})` : ""}: ${reason}`,
+        });
+        await this.#o.nodes.remove(node).catch(() => undefined);
+        this.#o.catalog.hostnames.delete(key);
+        this.#o.log("info", `applied: ${result.message}`, { group, node, key });
+        this.#o.onOutcome({ kind: "ScaledDown", group, node, key, empty: pods.length === 0, result });
+      } catch (err) {
+        const error = err as Error;
+        this.#o.log("error", `scale-down of ${node} failed: ${error.message}`, { group, node });
+        this.#o.onOutcome({ kind: "ScaleDownFailed", group, node, error });
+      } finally {
+        this.#draining.delete(node);
+      }
+    });
+  }
+}

@@ -1,0 +1,274 @@
+/**
+ * The scaler's loop, split as cluster-autoscaler's and Karpenter's are: observe (a snapshot from the
+ * informers, the node groups from their stacks), plan (the pure decision core), dispatch (the actuator
+ * carries the actions out). It runs on a schedule, and soon after pods turn unschedulable, batched as
+ * Karpenter batches them (1 s without a new one, 10 s at most). It never plans from caches that have
+ * not synced or whose watch failed, nor while VPSie cannot be called, nor while it does not lead; and a
+ * new leader first finishes what a crashed one left.
+ */
+import {
+  defaultPlannerOptions,
+  emptyTimers,
+  type PlannerOptions,
+  type TimersState,
+  withScaleUpFailure,
+} from "../decision/options.js";
+import { plan, type Plan } from "../decision/plan.js";
+import { NODE_GROUP_LABEL, type Snapshot } from "../decision/types.js";
+import type { NodeGroupConfig } from "../../stacks/contract.js";
+import type { ActionOutcome, Actuator } from "./actuator.js";
+import type { ApplyLayer, Clock, ClusterSource, GroupSource, Log, NodeOperations } from "./ports.js";
+import type { Reporter } from "./reporter.js";
+
+/** A loop that has not completed for this long while leading means the scaler is stuck (CA: max-inactivity). */
+const MAX_INACTIVITY_MS = 10 * 60_000;
+
+export interface BatchWindow {
+  /** Plan this long after the last unschedulable pod (default 1 s, Karpenter's BATCH_IDLE_DURATION). */
+  idleMs: number;
+  /** …but no later than this after the first (default 10 s, Karpenter's BATCH_MAX_DURATION). */
+  maxMs: number;
+}
+
+export interface LoopOptions {
+  clock: Clock;
+  cluster: ClusterSource;
+  catalog: GroupSource;
+  apply: ApplyLayer;
+  actuator: Actuator;
+  reporter: Reporter;
+  nodes: NodeOperations;
+  planner?: Partial<PlannerOptions>;
+  batch?: Partial<BatchWindow>;
+  /** Why VPSie cannot be called now (the client's circuit is open), or undefined. */
+  vpsieUnavailable?: () => string | undefined;
+  /**
+   * Brings stacks/ up to date before each loop, leaving the groups being updated alone (in a cluster:
+   * from the stack ConfigMap). A failure skips the loop: nothing is planned from config it could not read.
+   */
+  syncStackConfig?: (busy: ReadonlySet<string>) => Promise<void>;
+  log: Log;
+}
+
+export class ScalerLoop {
+  readonly #o: LoopOptions;
+  readonly #planner: PlannerOptions;
+  readonly #batch: BatchWindow;
+  #timers: TimersState = emptyTimers();
+  #ticking?: Promise<void>;
+  #acting = false;
+  #recovered = false;
+  #lastLoopAt: number;
+  #batchStartedAt?: number;
+  #cancelBatch?: () => void;
+  /** The last plan, for status reporting and tests. */
+  lastPlan?: Plan;
+  /** Why the last loop did not plan, if it did not. */
+  lastSkip?: string;
+
+  constructor(options: LoopOptions) {
+    this.#o = options;
+    this.#planner = { ...defaultPlannerOptions, ...options.planner };
+    this.#batch = { idleMs: 1_000, maxMs: 10_000, ...options.batch };
+    this.#lastLoopAt = options.clock.now();
+    options.cluster.onUnschedulable(() => this.#soon());
+  }
+
+  get timers(): TimersState {
+    return this.#timers;
+  }
+
+  /** Only a leader acts; a replica that is not keeps its caches warm and waits. */
+  get acting(): boolean {
+    return this.#acting;
+  }
+
+  set acting(value: boolean) {
+    // Each time this replica starts acting, it first finishes what a crashed predecessor left.
+    if (value && !this.#acting) this.#recovered = false;
+    this.#acting = value;
+  }
+
+  /** For /healthz and /readyz. */
+  health() {
+    return {
+      unhealthy: () => {
+        const idle = this.#o.clock.now() - this.#lastLoopAt;
+        return this.acting && idle > MAX_INACTIVITY_MS
+          ? `no loop has completed for ${Math.round(idle / 1000)}s`
+          : undefined;
+      },
+      notReady: () => this.#o.cluster.notReady(),
+    };
+  }
+
+  #soon(): void {
+    const now = this.#o.clock.now();
+    this.#batchStartedAt ??= now;
+    this.#cancelBatch?.();
+    const wait = Math.max(0, Math.min(this.#batch.idleMs, this.#batchStartedAt + this.#batch.maxMs - now));
+    this.#cancelBatch = this.#o.clock.after(wait, () => {
+      this.#batchStartedAt = undefined;
+      this.#cancelBatch = undefined;
+      void this.tick();
+    });
+  }
+
+  /** Stops batching; actions under way are the actuator's to settle. */
+  stop(): Promise<void> {
+    this.#cancelBatch?.();
+    return this.#ticking ?? Promise.resolve();
+  }
+
+  /** One loop; overlapping calls wait for the running one. */
+  tick(): Promise<void> {
+    this.#ticking ??= this.#loop().finally(() => {
+      this.#ticking = undefined;
+    });
+    return this.#ticking;
+  }
+
+  #skip(why: string): void {
+    if (why !== this.lastSkip) this.#o.log("info", `not acting: ${why}`);
+    this.lastSkip = why;
+  }
+
+  async #loop(): Promise<void> {
+    const why = !this.acting
+      ? "not the leader"
+      : (this.#o.cluster.notReady() ?? this.#o.vpsieUnavailable?.());
+    if (why) return this.#skip(why);
+    const busy = new Set(this.#o.actuator.busyGroups);
+    if (this.#o.syncStackConfig) {
+      try {
+        await this.#o.syncStackConfig(busy);
+      } catch (err) {
+        return this.#skip(`stack config not synced: ${(err as Error).message}`);
+      }
+    }
+    this.lastSkip = undefined;
+    if (!this.#recovered) {
+      await this.#recoverGroups();
+      this.#recovered = true;
+    }
+
+    // Observe.
+    const now = this.#o.clock.now();
+    const snapshot = this.#o.cluster.snapshot();
+    const configs = await this.#o.catalog.configs();
+    await this.#register(snapshot, configs);
+    const registered = new Set(snapshot.nodes.map((n) => n.name));
+    const groups = await this.#o.catalog.decisionGroups(configs, registered, now, (m) =>
+      this.#o.log("warn", m),
+    );
+    const draining = this.#o.actuator.drainingNodes;
+
+    // Plan.
+    const result = plan({
+      snapshot: { ...snapshot, nodes: snapshot.nodes.filter((n) => !draining.has(n.name)) },
+      groups: groups.filter((g) => !busy.has(g.name)),
+      timers: this.#timers,
+      now,
+      options: this.#planner,
+      respectTimers: true,
+    });
+    this.#timers = result.timers;
+    this.lastPlan = result;
+    this.#lastLoopAt = this.#o.clock.now();
+    const sizes = new Map<string, number>();
+    for (const node of snapshot.nodes) {
+      const group = node.labels[NODE_GROUP_LABEL];
+      if (group) sizes.set(group, (sizes.get(group) ?? 0) + 1);
+    }
+    await this.#o.reporter.plan(result, snapshot, groups, sizes, now);
+
+    // Dispatch, unless leadership was lost meanwhile.
+    if (!this.acting) return this.#skip("not the leader");
+    const { actuator } = this.#o;
+    for (const up of result.scaleUp) actuator.scaleUp(up.group, up.to - up.from, up.pods, up.reason);
+    for (const failed of result.failedProvisioning)
+      actuator.removeUnregistered(failed.group, failed.key, failed.reason);
+    const down = result.scaleDown.find((d) => !actuator.busyGroups.has(d.group));
+    if (down) {
+      const pods = snapshot.pods.filter(
+        (p) => p.nodeName === down.node && !p.isDaemonSet && !p.isMirror && !p.finished,
+      );
+      actuator.scaleDown(down.group, down.node, pods, down.reason);
+    }
+  }
+
+  /** What an action's end means for the timers (cooldowns, backoff), then for people. */
+  handle(outcome: ActionOutcome): void {
+    const now = this.#o.clock.now();
+    switch (outcome.kind) {
+      case "ScaledUp":
+        if (outcome.result.created.length > 0) this.#timers = { ...this.#timers, lastScaleUp: now };
+        break;
+      case "ScaleUpFailed":
+        // cluster-autoscaler backs a group off after a failed scale-up; a VPSie refusal counts at once.
+        this.#timers = withScaleUpFailure(
+          this.#timers,
+          outcome.group,
+          outcome.error.message,
+          now,
+          this.#planner,
+        );
+        break;
+      case "ScaledDown":
+        this.#timers = { ...this.#timers, lastScaleDown: now };
+        break;
+      case "DrainFailed":
+      case "ScaleDownFailed":
+        this.#timers = { ...this.#timers, lastScaleDownFailure: now };
+        break;
+      default:
+        break;
+    }
+    void this.#o.reporter.outcome(outcome);
+  }
+
+  /** Recovers every group's stack from an update a crashed scaler left unfinished, before planning on it. */
+  async #recoverGroups(): Promise<void> {
+    for (const config of await this.#o.catalog.configs()) {
+      try {
+        const report = await this.#o.apply.recover(config.name);
+        if (report) {
+          this.#o.log(
+            "warn",
+            `recovered ${config.name}: ${report.skipped ?? `adopted ${report.adopted.length}, dropped ${report.dropped.length}, deleted ${report.deletedOrphans.length} orphan(s)`}`,
+            { group: config.name },
+          );
+        }
+        for (const [key, hostname] of Object.entries(await this.#o.apply.nodeNames(config.name)))
+          this.#o.catalog.hostnames.set(key, hostname);
+      } catch (err) {
+        this.#o.log("error", `recovery of ${config.name} failed: ${(err as Error).message}`, {
+          group: config.name,
+        });
+      }
+    }
+  }
+
+  /** New nodes get their group's label, labels and taints when they register. */
+  async #register(snapshot: Snapshot, configs: NodeGroupConfig[]): Promise<void> {
+    for (const node of snapshot.nodes) {
+      if (node.labels[NODE_GROUP_LABEL]) continue;
+      const key = this.#o.catalog.keyOf(node.name);
+      const config = configs.find((c) => key && c.nodes.includes(key));
+      if (!config) continue;
+      try {
+        await this.#o.nodes.label(node.name, config);
+        this.#o.log("info", `node ${node.name} registered for node group ${config.name}`, {
+          node: node.name,
+          group: config.name,
+        });
+      } catch (err) {
+        this.#o.log("warn", `could not label node ${node.name} for group ${config.name}`, {
+          node: node.name,
+          group: config.name,
+          error: (err as Error).message,
+        });
+      }
+    }
+  }
+}

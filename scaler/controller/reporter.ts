@@ -1,0 +1,183 @@
+/**
+ * What people see, fed with typed results: Kubernetes Events on pods (TriggeredScaleUp,
+ * NotTriggerScaleUp) and nodes (ScaleDown, ScaleDownBlocked, ScaleDownFailed, ScaleDownDone),
+ * deduplicated over 5 minutes as cluster-autoscaler does; Prometheus metrics under cluster-autoscaler's
+ * names; and the status document. It reads the reasons' kinds, never their text.
+ */
+import { VpsieError } from "../../provider/vpsie/errors.js";
+import type { Plan } from "../decision/plan.js";
+import { isScaleDownBlocked, type UnremovableReason } from "../decision/reasons.js";
+import type { NodeGroup, Snapshot } from "../decision/types.js";
+import type { ScalerMetrics } from "../observability/metrics.js";
+import type { ActionOutcome } from "./actuator.js";
+import type { Clock, EventRecorder, InvolvedObject, Log, StatusWriter } from "./ports.js";
+
+const DEDUP_MS = 5 * 60_000;
+
+export interface ReporterOptions {
+  events: EventRecorder;
+  status: StatusWriter;
+  clock: Clock;
+  log: Log;
+  metrics?: ScalerMetrics;
+}
+
+/** cluster-autoscaler's failed_scale_ups_total reasons. */
+export type ScaleUpFailure = "cloudProviderError" | "apiCallError" | "timeout";
+
+export function scaleUpFailure(error: Error): ScaleUpFailure {
+  return error instanceof VpsieError ? "cloudProviderError" : "apiCallError";
+}
+
+export class Reporter {
+  readonly #o: ReporterOptions;
+  readonly #recent = new Map<string, number>();
+
+  constructor(options: ReporterOptions) {
+    this.#o = options;
+  }
+
+  async #event(
+    object: InvolvedObject,
+    reason: string,
+    message: string,
+    type: "Normal" | "Warning" = "Normal",
+  ): Promise<void> {
+    const key = `${object.kind}/${object.namespace ?? ""}/${object.name}/${reason}/${message}`;
+    const now = this.#o.clock.now();
+    if (now - (this.#recent.get(key) ?? Number.NEGATIVE_INFINITY) < DEDUP_MS) return;
+    this.#recent.set(key, now);
+    for (const [k, at] of this.#recent) if (now - at > DEDUP_MS) this.#recent.delete(k);
+    try {
+      await this.#o.events.record(object, reason, message, type);
+    } catch (err) {
+      this.#o.log("warn", `could not record event ${reason} on ${object.kind} ${object.name}`, {
+        error: (err as Error).message,
+      });
+    }
+  }
+
+  /** A loop's plan (the loop started at `startedAt`): its events, its metrics and the status. */
+  async plan(
+    plan: Plan,
+    snapshot: Snapshot,
+    groups: NodeGroup[],
+    sizes: ReadonlyMap<string, number>,
+    startedAt: number,
+  ) {
+    const metrics = this.#o.metrics;
+    if (metrics) {
+      const now = this.#o.clock.now() / 1000;
+      metrics.functionDuration.observe({ function: "main" }, now - startedAt / 1000);
+      metrics.safeToAutoscale.set(plan.halted ? 0 : 1);
+      metrics.nodesCount.set({ state: "ready" }, snapshot.nodes.filter((n) => n.ready).length);
+      metrics.nodesCount.set({ state: "unready" }, snapshot.nodes.filter((n) => !n.ready).length);
+      metrics.unschedulablePods.set(
+        snapshot.pods.filter((p) => p.unschedulableSince !== undefined && !p.nodeName).length,
+      );
+      metrics.unneededNodes.set(Object.keys(plan.timers.unneededSince).length);
+      metrics.lastActivity.set({ activity: "main" }, now);
+    }
+    for (const up of plan.scaleUp) {
+      for (const pod of up.pods) {
+        const [namespace, name] = pod.split("/") as [string, string];
+        await this.#event(
+          { kind: "Pod", namespace, name },
+          "TriggeredScaleUp",
+          `pod triggered scale-up: group ${up.group}, sizes (current/new): ${up.from}/${up.to}`,
+        );
+      }
+    }
+    // Nodes that would go but for something a person can change (a budget, an annotation, the minimum).
+    for (const node of plan.nodes) {
+      if (node.removable || !node.group || !isScaleDownBlocked(node.because as UnremovableReason)) continue;
+      await this.#event({ kind: "Node", name: node.node }, "ScaleDownBlocked", node.reason);
+    }
+    for (const none of plan.noScaleUp) {
+      const [namespace, name] = none.pod.split("/") as [string, string];
+      const why = Object.entries(none.reasons)
+        .map(([group, reason]) => `${group}: ${reason}`)
+        .join("; ");
+      await this.#event(
+        { kind: "Pod", namespace, name },
+        "NotTriggerScaleUp",
+        `pod didn't trigger scale-up: ${why}`,
+      );
+    }
+    await this.#status(plan, groups, sizes);
+  }
+
+  /** An action's end: its event and its metrics. */
+  async outcome(outcome: ActionOutcome): Promise<void> {
+    const metrics = this.#o.metrics;
+    const now = this.#o.clock.now() / 1000;
+    switch (outcome.kind) {
+      case "ScaledUp":
+        metrics?.scaledUpNodes.inc(outcome.result.created.length);
+        metrics?.lastActivity.set({ activity: "scaleUp" }, now);
+        return;
+      case "ScaleUpFailed":
+        metrics?.failedScaleUps.inc({ reason: scaleUpFailure(outcome.error) });
+        return;
+      case "UnregisteredRemoved":
+      case "UnregisteredRemovalFailed":
+        metrics?.failedScaleUps.inc({ reason: "timeout" });
+        return;
+      case "ScaleDownStarted":
+        return this.#event(
+          { kind: "Node", name: outcome.node },
+          "ScaleDown",
+          `marked for removal from ${outcome.group} and being drained: ${outcome.reason}`,
+        );
+      case "DrainFailed":
+        return this.#event(
+          { kind: "Node", name: outcome.node },
+          "ScaleDownFailed",
+          `drain failed, the node stays: ${outcome.reason}`,
+          "Warning",
+        );
+      case "ScaleDownFailed":
+        return this.#event(
+          { kind: "Node", name: outcome.node },
+          "ScaleDownFailed",
+          `removal failed, the node stays: ${outcome.error.message}`,
+          "Warning",
+        );
+      case "ScaledDown":
+        metrics?.scaledDownNodes.inc({ reason: outcome.empty ? "empty" : "underutilized" });
+        metrics?.lastActivity.set({ activity: "scaleDown" }, now);
+        return this.#event(
+          { kind: "Node", name: outcome.node },
+          "ScaleDownDone",
+          `removed from ${outcome.group} by the update "${outcome.result.message}"`,
+        );
+    }
+  }
+
+  /** The status: health, and per node group its limits, size and what is under way. */
+  async #status(plan: Plan, groups: NodeGroup[], sizes: ReadonlyMap<string, number>): Promise<void> {
+    const now = this.#o.clock.now();
+    const lines = [
+      `Cluster-wide:`,
+      `  Health: ${plan.halted ? `Unhealthy (${plan.halted})` : "Healthy"}`,
+      `  ScaleUp: ${plan.scaleUp.length ? plan.scaleUp.map((u) => `${u.group} ${u.from}→${u.to}`).join(", ") : "NoActivity"}`,
+      `  ScaleDown: ${plan.scaleDown.length ? plan.scaleDown.map((d) => `${d.node} (${d.group})`).join(", ") : plan.scaleDownPaused ? `NoCandidates (${plan.scaleDownPaused})` : "NoCandidates"}`,
+      `  PendingPodsWithoutScaleUp: ${plan.noScaleUp.length}`,
+      ``,
+      `NodeGroups:`,
+      ...groups.flatMap((g) => {
+        const backoff = plan.timers.backoff[g.name];
+        return [
+          `  Name: ${g.name}`,
+          `    Size: current=${sizes.get(g.name) ?? 0} upcoming=${g.upcoming.length} min=${g.minNodes} max=${g.maxNodes}`,
+          `    Backoff: ${backoff && backoff.until > now ? `until ${new Date(backoff.until).toISOString()} (${backoff.reason})` : "none"}`,
+        ];
+      }),
+    ];
+    try {
+      await this.#o.status.write(`${lines.join("\n")}\n`);
+    } catch (err) {
+      this.#o.log("warn", "could not write the status", { error: (err as Error).message });
+    }
+  }
+}

@@ -1,0 +1,190 @@
+import { describe, expect, it } from "vitest";
+import { NODE_GROUP_LABEL } from "../../../scaler/decision/types.js";
+import { MINUTE, node, pending, pod } from "../decision/builders.js";
+import { groupConfig, harness } from "./fakes.js";
+
+/** A cluster of two nodes of `general`: n1 holds a pod, n2 is empty (and so unneeded). */
+function twoNodes(h: ReturnType<typeof harness>) {
+  h.catalog.hostnames.set("general-a", "n1");
+  h.catalog.hostnames.set("general-b", "n2");
+  h.cluster.current = {
+    nodes: [node("n1", { group: "general" }), node("n2", { group: "general" })],
+    pods: [pod({ nodeName: "n1", cpu: 1000 })],
+    pdbs: [],
+  };
+}
+
+describe("the scaler's loop, with a fake clock and fakes of everything it calls", () => {
+  it("plans nothing from caches that have not synced or whose watch failed, and acts once they have", async () => {
+    const h = harness([groupConfig("general")]);
+    h.cluster.current = { nodes: [], pods: [pending({ cpu: 1000 })], pdbs: [] };
+    h.cluster.notSynced = "pods watch failed (connection reset)";
+    await h.tick();
+    expect(h.apply.requests).toEqual([]);
+    expect(h.loop.lastSkip).toBe("pods watch failed (connection reset)");
+    h.cluster.notSynced = undefined;
+    await h.tick();
+    expect(h.apply.requests).toEqual([expect.objectContaining({ group: "general", add: 1 })]);
+  });
+
+  it("does nothing while it does not lead, and first recovers every group when it starts leading", async () => {
+    const h = harness([groupConfig("general"), groupConfig("gpu", { kubeSizeId: 3 })]);
+    h.cluster.current = { nodes: [], pods: [pending({ cpu: 1000 })], pdbs: [] };
+    h.loop.acting = false;
+    await h.tick();
+    expect(h.loop.lastSkip).toBe("not the leader");
+    expect(h.apply.requests).toEqual([]);
+    h.loop.acting = true;
+    await h.tick();
+    expect(h.apply.recovered).toEqual(["general", "gpu"]);
+    expect(h.apply.requests).toHaveLength(1);
+    await h.tick();
+    expect(h.apply.recovered).toEqual(["general", "gpu"]);
+  });
+
+  it("starts no action when leadership is lost in the middle of a loop", async () => {
+    const h = harness([groupConfig("general")]);
+    h.cluster.current = { nodes: [], pods: [pending({ cpu: 1000 })], pdbs: [] };
+    // Reporting the plan's events takes a moment; the lease is lost meanwhile.
+    h.events.during = () => {
+      h.loop.acting = false;
+    };
+    await h.tick();
+    expect(h.loop.lastPlan?.scaleUp).toHaveLength(1);
+    expect(h.apply.requests).toEqual([]);
+  });
+
+  it("removes an unneeded node only once it has been unneeded for the unneeded time", async () => {
+    const h = harness([groupConfig("general", { minNodes: 1 })]);
+    twoNodes(h);
+    await h.tick();
+    h.clock.advance(9 * MINUTE);
+    await h.tick();
+    expect(h.nodes.drained).toEqual([]);
+    expect(h.loop.lastPlan?.nodes.find((n) => n.node === "n2")?.because).toMatchObject({
+      kind: "NotUnneededLongEnough",
+      forMs: 9 * MINUTE,
+      requiredMs: 10 * MINUTE,
+    });
+    h.clock.advance(MINUTE);
+    await h.tick();
+    expect(h.nodes.drained).toEqual(["n2"]);
+    expect(h.apply.requests).toEqual([expect.objectContaining({ group: "general", remove: ["general-b"] })]);
+    expect(h.nodes.removed).toEqual(["n2"]);
+  });
+
+  it("waits the delay after a scale-up before removing anything", async () => {
+    const h = harness([groupConfig("general")], { scaleDownUnneededTimeMs: 0 });
+    h.cluster.current = { nodes: [], pods: [pending({ cpu: 1000 })], pdbs: [] };
+    await h.tick();
+    expect(h.apply.requests).toHaveLength(1);
+    twoNodes(h);
+    h.clock.advance(MINUTE);
+    await h.tick();
+    expect(h.nodes.drained).toEqual([]);
+    expect(h.loop.lastPlan?.scaleDownPause).toMatchObject({ kind: "Cooldown", after: "a scale-up" });
+    h.clock.advance(9 * MINUTE);
+    await h.tick();
+    expect(h.nodes.drained).toEqual(["n2"]);
+  });
+
+  it("waits the delay after a deletion before the next one, when one is set", async () => {
+    const h = harness([groupConfig("general")], {
+      scaleDownUnneededTimeMs: 0,
+      scaleDownDelayAfterDeleteMs: 2 * MINUTE,
+    });
+    twoNodes(h);
+    await h.tick();
+    expect(h.nodes.drained).toEqual(["n2"]);
+    h.cluster.current = {
+      ...h.cluster.current,
+      nodes: [node("n1", { group: "general" }), node("n3", { group: "general" })],
+    };
+    h.catalog.hostnames.set("general-c", "n3");
+    h.clock.advance(MINUTE);
+    await h.tick();
+    expect(h.nodes.drained).toEqual(["n2"]);
+    expect(h.loop.lastPlan?.scaleDownPause).toMatchObject({ kind: "Cooldown", after: "a scale-down" });
+    h.clock.advance(MINUTE);
+    await h.tick();
+    expect(h.nodes.drained).toEqual(["n2", "n3"]);
+  });
+
+  it("after a failed drain keeps the node, says why on it, and pauses scale-down for the delay after failure", async () => {
+    const h = harness([groupConfig("general")], { scaleDownUnneededTimeMs: 0 });
+    twoNodes(h);
+    h.nodes.drainOutcome = { drained: false, reason: "evicting default/web-1 was refused for 120s" };
+    await h.tick();
+    expect(h.nodes.drained).toEqual(["n2"]);
+    expect(h.apply.requests).toEqual([]);
+    expect(h.nodes.removed).toEqual([]);
+    expect(h.events.events).toContainEqual({
+      object: { kind: "Node", name: "n2" },
+      reason: "ScaleDownFailed",
+      message: "drain failed, the node stays: evicting default/web-1 was refused for 120s",
+    });
+    h.nodes.drainOutcome = { drained: true };
+    h.clock.advance(2 * MINUTE);
+    await h.tick();
+    expect(h.nodes.drained).toEqual(["n2"]);
+    expect(h.loop.lastPlan?.scaleDownPause).toMatchObject({ kind: "Cooldown", after: "a failed scale-down" });
+    h.clock.advance(MINUTE);
+    await h.tick();
+    expect(h.nodes.drained).toEqual(["n2", "n2"]);
+  });
+
+  it("backs a group off after a failed update, 5 minutes and then doubling, and tries again after", async () => {
+    const h = harness([groupConfig("general")]);
+    h.cluster.current = { nodes: [], pods: [pending({ cpu: 1000 })], pdbs: [] };
+    h.apply.answer = async () => {
+      throw new Error("pulumi up of stack general failed");
+    };
+    await h.tick();
+    expect(h.apply.requests).toHaveLength(1);
+    expect(h.loop.timers.backoff.general).toMatchObject({ failures: 1, until: h.clock.now() + 5 * MINUTE });
+    h.clock.advance(4 * MINUTE);
+    await h.tick();
+    expect(h.apply.requests).toHaveLength(1);
+    expect(h.loop.lastPlan?.noScaleUp[0]?.because.general).toMatchObject({ kind: "BackingOff" });
+    h.clock.advance(MINUTE);
+    await h.tick();
+    expect(h.apply.requests).toHaveLength(2);
+    expect(h.loop.timers.backoff.general).toMatchObject({ failures: 2, until: h.clock.now() + 10 * MINUTE });
+  });
+
+  it("labels a node of a group when it registers without the group's label", async () => {
+    const h = harness([groupConfig("general", { nodes: ["general-a"] })]);
+    h.catalog.hostnames.set("general-a", "hel-kubernetes-49ab-slave-1f2e");
+    h.cluster.current = { nodes: [node("hel-kubernetes-49ab-slave-1f2e")], pods: [], pdbs: [] };
+    await h.tick();
+    expect(h.nodes.labelled).toEqual(["hel-kubernetes-49ab-slave-1f2e"]);
+    expect(h.cluster.current.nodes[0]?.labels[NODE_GROUP_LABEL]).toBeUndefined();
+  });
+
+  it("plans soon after pods turn unschedulable: 1 s after the last, at most 10 s after the first", async () => {
+    const h = harness([groupConfig("general")]);
+    h.cluster.current = { nodes: [], pods: [pending({ cpu: 1000 })], pdbs: [] };
+    const notify = () => h.cluster.listeners.forEach((l) => l());
+    // One pod: planned 1 s later, not before.
+    notify();
+    h.clock.advance(900);
+    expect(h.loop.lastPlan).toBeUndefined();
+    h.clock.advance(100);
+    await new Promise((r) => setImmediate(r));
+    expect(h.loop.lastPlan).toBeDefined();
+
+    // A pod every 0.9 s never leaves 1 s idle, but the batch closes 10 s after it opened.
+    const g = harness([groupConfig("general")]);
+    g.cluster.current = h.cluster.current;
+    for (let elapsed = 0; elapsed < 9_900; elapsed += 900) {
+      g.cluster.listeners.forEach((l) => l());
+      g.clock.advance(900);
+      await new Promise((r) => setImmediate(r));
+      expect(g.loop.lastPlan, `after ${elapsed + 900} ms`).toBeUndefined();
+    }
+    g.cluster.listeners.forEach((l) => l());
+    g.clock.advance(200);
+    await new Promise((r) => setImmediate(r));
+    expect(g.loop.lastPlan).toBeDefined();
+  });
+});
