@@ -34,8 +34,9 @@ export const FaultRule = z
     times: z.number().int().positive().optional(),
     /** `latency`: added delay. */
     latencyMs: z.number().int().min(0).default(0),
-    /** `error`: the HTTP status (default 500). */
+    /** `error`: the HTTP status (default 500) and VPSie's message (default "Internal server error"). */
     status: z.number().int().min(400).max(599).default(500),
+    message: z.string().default("Internal server error"),
     /** `rateLimit`: the Retry-After header in seconds (default 1). */
     retryAfterSeconds: z.number().min(0).default(1),
     /** `lostAnswer`: how the answer is lost after the request was carried out. */

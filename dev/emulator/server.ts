@@ -312,11 +312,7 @@ export class VpsieEmulator {
         case "error":
           record.status = this.#send(
             res,
-            new HttpAnswer(fault.status, {
-              error: true,
-              code: fault.status,
-              message: "Internal server error",
-            }),
+            new HttpAnswer(fault.status, { error: true, code: fault.status, message: fault.message }),
           );
           return;
       }

@@ -156,11 +156,32 @@ export async function readRecord(dir: string): Promise<ClusterRecord | undefined
 }
 
 /** Starts a control plane in `dir` and returns once the API server is ready and the controllers run. */
+/**
+ * Ports are picked free and bound by the components a moment later; another process on the machine
+ * may take one in between. Such a start is stopped and made again with other ports.
+ */
 export async function clusterUp(
   dirArg: string,
   tools: ControlPlaneTools,
   progress: Progress,
   options: { timeoutMs?: number } = {},
+): Promise<ClusterRecord> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startCluster(dirArg, tools, progress, options);
+    } catch (err) {
+      if (attempt >= 3 || !/address already in use/.test((err as Error).message)) throw err;
+      progress(`a port was taken while the cluster started; starting it again with other ports`);
+      await clusterDown(dirArg, () => undefined);
+    }
+  }
+}
+
+async function startCluster(
+  dirArg: string,
+  tools: ControlPlaneTools,
+  progress: Progress,
+  options: { timeoutMs?: number },
 ): Promise<ClusterRecord> {
   const dir = resolve(dirArg);
   const existing = await readRecord(dir);

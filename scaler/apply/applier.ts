@@ -395,8 +395,22 @@ export class Applier {
 
   /** After a failed update: keys whose nodes exist stay members, the others go back to what they were. */
   async #restoreMembers(group: NodeGroupConfig, added: string[], removed: string[]): Promise<void> {
-    const exported = await (await this.#stack(group.name)).exportStack().catch(() => undefined);
-    const inState = new Set(nodesInState(exported?.deployment).nodes.map((n) => n.key));
+    const stack = await this.#stack(group.name);
+    const exported = await stack.exportStack().catch(() => undefined);
+    const { nodes, pending } = nodesInState(exported?.deployment);
+    const inState = new Set(nodes.map((n) => n.key));
+    // A create that failed stays a pending operation in the state; its key goes, and a worker VPSie
+    // made for it after all is one no key claims, which reconciliation adopts (see scaler/controller).
+    const failedCreates = new Set(
+      pending.filter((p) => p.pending === "creating" && added.includes(p.key)).map((p) => p.urn),
+    );
+    if (exported && failedCreates.size > 0) {
+      const deployment = exported.deployment as { pending_operations?: Array<{ resource: { urn: string } }> };
+      deployment.pending_operations = (deployment.pending_operations ?? []).filter(
+        (op) => !failedCreates.has(op.resource.urn),
+      );
+      await stack.importStack(exported);
+    }
     const current = (await readNodeGroups(this.#options.projectDir, group.name)).find(
       (g) => g.name === group.name,
     );

@@ -87,9 +87,23 @@ export class Actuator {
       } catch (err) {
         const error = err as Error;
         this.#o.log("error", `scale-up of ${group} failed: ${error.message}`, { group });
+        // Some of its nodes may have been created all the same: learn their names from the state.
+        await this.#learnNodeNames(group);
         this.#o.onOutcome({ kind: "ScaleUpFailed", group, error, quota: err instanceof VpsieQuotaError });
       }
     });
+  }
+
+  async #learnNodeNames(group: string): Promise<void> {
+    try {
+      for (const [key, hostname] of Object.entries(await this.#o.apply.nodeNames(group)))
+        this.#o.catalog.hostnames.set(key, hostname);
+    } catch (err) {
+      this.#o.log("warn", `could not read the nodes of ${group} from its state`, {
+        group,
+        error: (err as Error).message,
+      });
+    }
   }
 
   /** A requested node that never registered goes through the apply layer too; its group backs off. */

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -6,9 +5,7 @@ import { Applier } from "../../scaler/apply/applier.js";
 import { fileIntents, INTENT_STALE_MS } from "../../scaler/apply/intents.js";
 import { readNodeGroups } from "../../scaler/apply/stackConfig.js";
 import { selectProjectStack } from "../../scaler/pulumi/workspace.js";
-import { repoRoot } from "../../scaler/tools/paths.js";
-import { processTree } from "../../dev/testing/processes.js";
-import { eventually } from "../../dev/testing/cluster.js";
+import { scaleAndKill } from "../../dev/testing/processes.js";
 import { DEMO_CLUSTER, type TestEmulator, testEmulator } from "../../dev/testing/emulator.js";
 import { testProject, type TestProject } from "../../dev/testing/project.js";
 
@@ -52,44 +49,15 @@ describe("kill -9 in the middle of an update, then recovery", () => {
   };
 
   /** Runs `scale --add N` and kills it, like a pod dying, after VPSie created a worker and before the state knows it. */
-  const crashMidUpdate = async (add: number, reason: string) => {
-    const accepted = async () => (await sim.requests(/add\/slave/)).filter((r) => r.status === 200).length;
-    const before = await accepted();
-    await sim.addFaults({ kind: "latency", latencyMs: 4_000, method: "GET", path: "cluster/byId/[^/]+$" });
-    const child = spawn(
-      process.execPath,
-      [
-        join(repoRoot, "bin", "vpsie-autoscaler.js"),
-        "scale",
-        "--group",
-        "general",
-        "--add",
-        String(add),
-        "--reason",
-        reason,
-        "--project-dir",
-        project.dir,
-        "--work-dir",
-        project.workDir,
-        "--backend",
-        project.engine.backendUrl,
-      ],
-      {
-        detached: true,
-        stdio: "ignore",
-        env: { ...process.env, PULUMI_CONFIG_PASSPHRASE: project.engine.passphrase },
-      },
-    );
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    await eventually(
-      "VPSie to accept a new worker",
-      async () => ((await accepted()) > before ? true : undefined),
-      60_000,
-    );
-    for (const pid of await processTree(child.pid as number)) process.kill(pid, "SIGKILL");
-    await exited;
-    await sim.clearFaults();
-  };
+  const crashMidUpdate = (add: number, reason: string) =>
+    scaleAndKill({
+      project,
+      sim,
+      group: "general",
+      add,
+      reason,
+      carriedOut: async () => (await sim.requests(/add\/slave/)).filter((r) => r.status === 200).length,
+    });
   const lockDir = () =>
     join(project.backendDir, ".pulumi", "locks", "organization", "vpsie-autoscaler", "general");
   const locks = async () => (await readdir(lockDir())).filter((f) => f.endsWith(".json"));
