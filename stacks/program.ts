@@ -9,11 +9,14 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Node, NodeGroup } from "../provider/pulumi/resources.js";
+import type { WorkerRef } from "../provider/vpsie/workers.js";
 import { CONFIG_KEY, NodeGroupsConfigError, type NodeGroupConfig, parseNodeGroups } from "./contract.js";
 
 export interface ProgramScope {
   /** Declare only these member keys; every member when absent. */
   only?: readonly string[];
+  /** Keys that take an existing worker (reconciliation) instead of a new one. */
+  adopt?: Readonly<Record<string, WorkerRef>>;
 }
 
 function configuredGroups(): NodeGroupConfig[] {
@@ -39,7 +42,13 @@ export function declareNodeGroups(scope: ProgramScope = {}) {
       if (only && !only.has(key)) continue;
       new Node(
         key,
-        { clusterIdentifier: config.cluster, groupId: group.groupId, groupName: config.name, key },
+        {
+          clusterIdentifier: config.cluster,
+          groupId: group.groupId,
+          groupName: config.name,
+          key,
+          ...(scope.adopt?.[key] && { adopt: scope.adopt[key] }),
+        },
         { parent: group },
       );
     }

@@ -76,6 +76,23 @@ export class WorkerClaims {
     return claims.listing;
   }
 
+  /**
+   * Claims a worker that exists already (one no key holds: an add whose answer was lost, found later),
+   * so that no create in this process takes it as its own. Never a master, only the group's size.
+   */
+  async adoptWorker(cluster: string, ref: WorkerRef, kubeSizeId: number): Promise<Worker> {
+    const claims = this.#cluster(cluster);
+    const worker = (await this.#list(cluster, claims)).find((w) => isWorker(ref, w));
+    if (!worker)
+      throw new VpsieError(`the worker to adopt (${ref.hostname ?? workerKey(ref)}) is gone`, false);
+    if (worker.role !== "worker" || worker.kubeSizeId !== kubeSizeId)
+      throw new VpsieError(`${worker.hostname} is no worker of this group's size: not adopted`, false);
+    if (claims.claimed.has(workerKey(worker)))
+      throw new VpsieError(`${worker.hostname} was claimed by another node of this process`, false);
+    claims.claimed.add(workerKey(worker));
+    return worker;
+  }
+
   /** Adds one worker to the group and returns it once it is listed, claimed for this caller alone. */
   async addWorker(
     cluster: string,

@@ -10,7 +10,7 @@ import { isDnsLabel } from "../names.js";
 import { VpsieClient } from "../vpsie/client.js";
 import { VpsieError } from "../vpsie/errors.js";
 import type { NodeGroup as VpsieNodeGroup } from "../vpsie/model.js";
-import { isWorker, type Worker } from "../vpsie/workers.js";
+import { isWorker, type Worker, type WorkerRef } from "../vpsie/workers.js";
 import { WorkerClaims } from "./claims.js";
 
 export interface NodeGroupInputs {
@@ -32,6 +32,8 @@ export interface NodeInputs {
   groupName: string;
   /** The member key in the stack config: names the node in previews and history. */
   key: string;
+  /** Take this existing worker instead of adding one (reconciliation of unclaimed workers). */
+  adopt?: WorkerRef;
 }
 
 export interface NodeOutputs extends NodeInputs {
@@ -203,11 +205,14 @@ export const nodeProvider: pulumi.dynamic.ResourceProvider = {
   },
   async create(inputs: NodeInputs) {
     const group = await groupOf(inputs.clusterIdentifier, inputs.groupId);
-    const worker = await ctx().claims.addWorker(inputs.clusterIdentifier, {
-      name: inputs.groupName,
-      groupId: inputs.groupId,
-      kubeSizeId: group.kubeSizeId,
-    });
+    const { claims } = ctx();
+    const worker = inputs.adopt
+      ? await claims.adoptWorker(inputs.clusterIdentifier, inputs.adopt, group.kubeSizeId)
+      : await claims.addWorker(inputs.clusterIdentifier, {
+          name: inputs.groupName,
+          groupId: inputs.groupId,
+          kubeSizeId: group.kubeSizeId,
+        });
     return { id: nodeResourceId(worker), outs: nodeOutputs(inputs, worker) };
   },
   async read(id, props: NodeOutputs) {

@@ -49,6 +49,8 @@ export interface NodeArgs {
   groupId: pulumi.Input<number>;
   groupName: pulumi.Input<string>;
   key: pulumi.Input<string>;
+  /** An existing worker to take instead of adding one (see providers.ts). */
+  adopt?: { identifier?: string; id?: number; hostname?: string };
 }
 
 export class Node extends pulumi.CustomResource {

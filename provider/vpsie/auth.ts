@@ -9,6 +9,16 @@ const REFRESH_BEFORE_MS = 5 * 60_000;
 /** No client documents the lifetime; the predecessor assumed an hour when `expires` is missing. */
 const ASSUMED_LIFETIME_MS = 60 * 60_000;
 
+/** How the token exchange wrote `expires`: clients disagree (RFC 3339, epoch seconds), so `doctor` reports it. */
+export type ExpiryFormat = "rfc3339" | "epoch-seconds" | "epoch-milliseconds" | "missing" | "unparseable";
+
+export function expiryFormat(expires: string | undefined): ExpiryFormat {
+  if (!expires) return "missing";
+  const numeric = Number(expires);
+  if (Number.isFinite(numeric)) return numeric < 1e12 ? "epoch-seconds" : "epoch-milliseconds";
+  return Number.isFinite(Date.parse(expires)) ? "rfc3339" : "unparseable";
+}
+
 function expiryOf(expires: string | undefined, now: number): number {
   if (expires) {
     const numeric = Number(expires);
@@ -29,6 +39,8 @@ export class TokenSource {
   readonly #transport: Transport;
   readonly #now: () => number;
   #token?: { value: string; expiresAt: number };
+  /** How the last token exchange wrote the expiry, once there was one. */
+  lastExpiryFormat?: ExpiryFormat;
   #login?: Promise<string>;
 
   constructor(credentials: Credentials, transport: Transport, now: () => number = Date.now) {
@@ -95,6 +107,7 @@ export class TokenSource {
       throw new VpsieError(`VPSie API ${operation} answered without an access token`, false);
     }
     this.#token = { value: parsed.data.token, expiresAt: expiryOf(parsed.data.expires, this.#now()) };
+    this.lastExpiryFormat = expiryFormat(parsed.data.expires);
     return parsed.data.token;
   }
 }

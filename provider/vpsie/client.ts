@@ -78,6 +78,11 @@ export class VpsieClient {
     return new VpsieClient({ ...options, ...(rateLimit && { rateLimit }), credentials, apiUrl });
   }
 
+  /** How the token exchange wrote the token's expiry (client credentials only, after the first call). */
+  get tokenExpiryFormat() {
+    return this.#tokens.lastExpiryFormat;
+  }
+
   /** True while repeated failures keep the client from calling VPSie. */
   get circuitOpen(): boolean {
     return this.#transport.circuitOpen;

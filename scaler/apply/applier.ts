@@ -8,6 +8,7 @@ import type { Stack } from "@pulumi/pulumi/automation/index.js";
 import { join } from "node:path";
 import type { ClaimTimings } from "../../provider/pulumi/claims.js";
 import { VpsieClient } from "../../provider/vpsie/client.js";
+import { sameHost, type WorkerRef } from "../../provider/vpsie/workers.js";
 import {
   type NodeGroupConfig,
   nodeGroupUrn,
@@ -16,7 +17,7 @@ import {
   PROJECT,
   RESOURCE_TYPES,
 } from "../../stacks/contract.js";
-import { declareNodeGroups } from "../../stacks/program.js";
+import { declareNodeGroups, type ProgramScope } from "../../stacks/program.js";
 import {
   isStackBusy,
   runUpdate,
@@ -46,6 +47,8 @@ export interface ScaleRequest {
   add: number;
   /** Member keys to remove (drained nodes). */
   remove: string[];
+  /** Existing workers no key holds, each to take into a new key (reconciliation). */
+  adopt?: WorkerRef[];
   /** Why, in words people read in the stack history: pods waiting, nodes unneeded. */
   reason: string;
 }
@@ -66,6 +69,8 @@ export interface ScaleResult {
   to: number;
   created: Array<{ key: string; hostname?: string }>;
   deleted: string[];
+  /** Keys that took an existing worker (reconciliation), among `created`. */
+  adopted?: string[];
   /** The update's message, as the stack history keeps it. */
   message: string;
   /** What the update changed, from its own engine events: the counts and the diff people review. */
@@ -111,6 +116,7 @@ function merge(a: ScaleRequest, b: ScaleRequest): ScaleRequest {
     group: a.group,
     add: a.add + b.add,
     remove: [...new Set([...a.remove, ...b.remove])],
+    adopt: [...(a.adopt ?? []), ...(b.adopt ?? [])],
     reason: a.reason === b.reason ? a.reason : `${a.reason}; ${b.reason}`,
   };
 }
@@ -258,6 +264,14 @@ export class Applier {
     // A person's edits win: re-read the group as it is now, and touch only its member list.
     const group = (await readNodeGroups(projectDir, request.group)).find((g) => g.name === request.group);
     if (!group) throw new Error(`stack ${request.group} declares no node group ${request.group}`);
+    if (request.adopt?.length) {
+      // Another update (a person's) may have taken the worker since reconciliation looked.
+      const held = Object.values(await this.nodeNames(group.name));
+      request = {
+        ...request,
+        adopt: request.adopt.filter((w) => !held.some((h) => sameHost(h, w.hostname))),
+      };
+    }
     const plan = this.#members(group, request);
     const base = {
       group: group.name,
@@ -275,13 +289,20 @@ export class Applier {
         skipped: plan.skipped,
       };
 
+    const adoptedKeys = Object.keys(plan.adopted);
     const kind =
-      plan.added.length > 0 && plan.removed.length === 0
-        ? "scale-up"
-        : plan.added.length === 0
-          ? "scale-down"
-          : "scale";
-    const changes = [...plan.added.map((k) => `+${k}`), ...plan.removed.map((k) => `-${k}`)].join(" ");
+      adoptedKeys.length > 0 && plan.added.length === 0 && plan.removed.length === 0
+        ? "adopt"
+        : plan.added.length > 0 && plan.removed.length === 0
+          ? "scale-up"
+          : plan.added.length === 0
+            ? "scale-down"
+            : "scale";
+    const changes = [
+      ...plan.added.map((k) => `+${k}`),
+      ...adoptedKeys.map((k) => `+${k}=${plan.adopted[k]?.hostname ?? "?"}`),
+      ...plan.removed.map((k) => `-${k}`),
+    ].join(" ");
     const message = `${kind} ${group.name} ${group.nodes.length} → ${plan.members.length} (${changes}): ${request.reason}${plan.note ? ` [${plan.note}]` : ""}`;
     await writeMembers(projectDir, group.name, group.name, plan.members, this.#options.publishStackConfig);
     const endTimer = this.#options.metrics?.updateDuration.startTimer({ group: group.name, kind });
@@ -289,9 +310,9 @@ export class Applier {
       const result = await withIntent(this.#intents, group.name, message, async () => {
         this.#progress(`updating stack ${group.name}: ${message}`);
         const outcome = await this.#withLockWait(group.name, () =>
-          this.#targetedUpdate(group, message, plan.added, plan.removed),
+          this.#targetedUpdate(group, message, plan.added, plan.removed, plan.adopted),
         );
-        const created = plan.added.map((key) => {
+        const created = [...plan.added, ...adoptedKeys].map((key) => {
           const step = outcome.steps.find(
             (s) => s.type === RESOURCE_TYPES.node && s.urn === nodeUrn(group.name, key) && !s.failed,
           );
@@ -304,6 +325,7 @@ export class Applier {
           to: plan.members.length,
           created,
           deleted: plan.removed,
+          adopted: adoptedKeys,
           message,
           preview: { changes: outcome.resourceChanges, output: outcome.diff },
           history: {
@@ -320,7 +342,7 @@ export class Applier {
       return result;
     } catch (err) {
       endTimer?.({ result: "failed" });
-      await this.#restoreMembers(group, plan.added, plan.removed);
+      await this.#restoreMembers(group, [...plan.added, ...adoptedKeys], plan.removed);
       throw err;
     }
   }
@@ -336,10 +358,14 @@ export class Applier {
     message: string,
     added: string[],
     removed: string[],
+    adopted: Record<string, WorkerRef>,
   ): Promise<UpdateOutcome> {
-    const targets = [...added, ...removed].map((key) => nodeUrn(group.name, key));
+    const declared = [...added, ...Object.keys(adopted)];
+    const targets = [...declared, ...removed].map((key) => nodeUrn(group.name, key));
     if (group.nodes.length === 0) targets.push(nodeGroupUrn(group.name, group.name));
-    const update = async (scope: { only?: string[] }, urns: string[]) =>
+    // An empty target list would be no target at all: every undeclared node would be deleted.
+    if (targets.length === 0) throw new Error(`stack ${group.name}: a scoped update without targets`);
+    const update = async (scope: ProgramScope, urns: string[]) =>
       runUpdate(this.#options, {
         projectDir: this.#options.projectDir,
         stack: group.name,
@@ -348,18 +374,19 @@ export class Applier {
         program: async () => declareNodeGroups(scope),
         env: await this.#hosted(),
       });
+    const scope = { only: declared, adopt: adopted };
     try {
-      return await update({ only: added }, targets);
+      return await update(scope, targets);
     } catch (err) {
       if (err instanceof StackMissingError) {
         await this.#stack(group.name);
-        return update({ only: added }, targets);
+        return update(scope, targets);
       }
       if (err instanceof TargetsIncompleteError) {
         this.#progress(
           `stack ${group.name}: its state lacks resources its config names; updating every member`,
         );
-        return update({}, []);
+        return update({ adopt: adopted }, []);
       }
       throw err;
     }
@@ -380,17 +407,23 @@ export class Applier {
     if (removed.length < removable.length)
       notes.push(`minNodes ${group.minNodes} keeps ${removable.slice(floor).join(", ")}`);
     const taken = new Set(group.nodes);
-    const added: string[] = [];
-    for (let i = 0; i < add; i++) {
+    const newKey = () => {
       const key = newNodeKey(group.name, taken);
       taken.add(key);
-      added.push(key);
-    }
-    const members = [...group.nodes.filter((k) => !removed.includes(k)), ...added];
+      return key;
+    };
+    const added = Array.from({ length: add }, newKey);
+    // A worker that exists bills whether or not the group has room for it: adopted beyond maxNodes too.
+    const adopted: Record<string, WorkerRef> = Object.fromEntries(
+      (request.adopt ?? []).map((ref) => [newKey(), ref]),
+    );
+    const members = [...group.nodes.filter((k) => !removed.includes(k)), ...added, ...Object.keys(adopted)];
     const note = notes.join("; ") || undefined;
     const skipped =
-      added.length === 0 && removed.length === 0 ? `nothing to apply${note ? `: ${note}` : ""}` : undefined;
-    return { members, added, removed, note, skipped };
+      added.length === 0 && removed.length === 0 && Object.keys(adopted).length === 0
+        ? `nothing to apply${note ? `: ${note}` : ""}`
+        : undefined;
+    return { members, added, removed, adopted, note, skipped };
   }
 
   /** After a failed update: keys whose nodes exist stay members, the others go back to what they were. */

@@ -8,6 +8,7 @@ import { VpsieError } from "../../provider/vpsie/errors.js";
 import { ToolMissingError } from "../tools/errors.js";
 import { shutdown } from "../system/shutdown.js";
 import { buildInfo } from "./buildInfo.js";
+import { doctorCommand } from "./commands/doctor.js";
 import { planCommand } from "./commands/plan.js";
 import { runCommand } from "./commands/run.js";
 import { historyCommand, previewCommand, scaleCommand } from "./commands/stacks.js";
@@ -49,6 +50,7 @@ export async function buildProgram(): Promise<Command> {
   program.addCommand(previewCommand());
   program.addCommand(historyCommand());
   program.addCommand(vpsieCommand());
+  program.addCommand(doctorCommand());
   for (const command of await devCommands()) program.addCommand(command);
   const configure = (command: Command): void => {
     command.exitOverride().showHelpAfterError();
@@ -62,7 +64,8 @@ export async function buildProgram(): Promise<Command> {
 export async function main(argv: string[]): Promise<number> {
   try {
     await (await buildProgram()).parseAsync(argv, { from: "user" });
-    return ExitCode.ok;
+    // A command that ran but found a failure (doctor, cluster status) says so through the exit code.
+    return typeof process.exitCode === "number" ? process.exitCode : ExitCode.ok;
   } catch (err) {
     return report(err);
   } finally {

@@ -6,6 +6,7 @@
  */
 import type { ScaleResult } from "../apply/applier.js";
 import { VpsieQuotaError } from "../../provider/vpsie/errors.js";
+import type { WorkerRef } from "../../provider/vpsie/workers.js";
 import { podKey, type Pod } from "../decision/types.js";
 import type { ApplyLayer, GroupSource, Log, NodeOperations } from "./ports.js";
 
@@ -17,7 +18,10 @@ export type ActionOutcome =
   | { kind: "DrainFailed"; group: string; node: string; reason: string }
   | { kind: "ScaleDownFailed"; group: string; node: string; error: Error }
   | { kind: "UnregisteredRemoved"; group: string; key: string; result: ScaleResult }
-  | { kind: "UnregisteredRemovalFailed"; group: string; key: string; error: Error };
+  | { kind: "UnregisteredRemovalFailed"; group: string; key: string; error: Error }
+  | { kind: "Adopted"; group: string; worker: string; result: ScaleResult }
+  | { kind: "AdoptionFailed"; group: string; worker: string; error: Error }
+  | { kind: "GoneNodeRemoved"; group: string; node: string };
 
 export interface ActuatorOptions {
   apply: ApplyLayer;
@@ -103,6 +107,42 @@ export class Actuator {
         group,
         error: (err as Error).message,
       });
+    }
+  }
+
+  /** Takes a worker no key holds into a new key of the group: a Pulumi update saying why. */
+  adopt(group: string, worker: WorkerRef & { hostname: string }, reason: string): void {
+    if (this.#inFlight.has(group)) return;
+    this.#o.log("warn", `adopting ${worker.hostname} into ${group}: ${reason}`, {
+      group,
+      node: worker.hostname,
+    });
+    this.#track(group, async () => {
+      try {
+        const ref = { identifier: worker.identifier, id: worker.id, hostname: worker.hostname };
+        const result = await this.#o.apply.apply({ group, add: 0, remove: [], adopt: [ref], reason });
+        for (const c of result.created) if (c.hostname) this.#o.catalog.hostnames.set(c.key, c.hostname);
+        this.#o.log("info", `applied: ${result.message}`, { group });
+        this.#o.onOutcome({ kind: "Adopted", group, worker: worker.hostname, result });
+      } catch (err) {
+        const error = err as Error;
+        this.#o.log("error", `adopting ${worker.hostname} into ${group} failed: ${error.message}`, { group });
+        this.#o.onOutcome({ kind: "AdoptionFailed", group, worker: worker.hostname, error });
+      }
+    });
+  }
+
+  /** Deletes a Node object whose worker is gone (no VPSie call, no update: the worker is gone already). */
+  async removeGoneNode(group: string, node: string): Promise<void> {
+    try {
+      await this.#o.nodes.remove(node);
+      this.#o.log("warn", `deleted Node ${node} of ${group}: VPSie no longer has its worker`, {
+        group,
+        node,
+      });
+      this.#o.onOutcome({ kind: "GoneNodeRemoved", group, node });
+    } catch (err) {
+      this.#o.log("warn", `could not delete Node ${node}`, { node, error: (err as Error).message });
     }
   }
 

@@ -15,6 +15,15 @@ const MiB = 2 ** 20;
 const GiB = 2 ** 30;
 const SIZE_TTL_MS = 5 * 60_000;
 
+/** The node groups the project declares: one stack config file per group in stacks/ (the example excluded). */
+export async function configuredGroups(projectDir: string): Promise<NodeGroupConfig[]> {
+  const files = await readdir(join(projectDir, STACKS_DIR)).catch(() => [] as string[]);
+  const groups: NodeGroupConfig[] = [];
+  for (const stack of groupStacks(files))
+    groups.push(...(await readNodeGroups(projectDir, stack)).filter((g) => g.name === stack));
+  return groups;
+}
+
 export class GroupCatalog implements GroupSource {
   readonly #projectDir: string;
   readonly #client: VpsieClient;
@@ -30,13 +39,8 @@ export class GroupCatalog implements GroupSource {
   }
 
   /** The configured groups: one stack config file per group in stacks/ (the example excluded). */
-  async configs(): Promise<NodeGroupConfig[]> {
-    const files = await readdir(join(this.#projectDir, STACKS_DIR)).catch(() => [] as string[]);
-    const stacks = groupStacks(files);
-    const groups: NodeGroupConfig[] = [];
-    for (const stack of stacks)
-      groups.push(...(await readNodeGroups(this.#projectDir, stack)).filter((g) => g.name === stack));
-    return groups;
+  configs(): Promise<NodeGroupConfig[]> {
+    return configuredGroups(this.#projectDir);
   }
 
   async #capacity(group: NodeGroupConfig, now: number): Promise<Resources | undefined> {

@@ -17,6 +17,7 @@ import { Actuator } from "./actuator.js";
 import { GroupCatalog } from "./catalog.js";
 import { type BatchWindow, ScalerLoop } from "./loop.js";
 import { type ApplyLayer, type Clock, type Log, systemClock } from "./ports.js";
+import { Reconciler } from "./reconciler.js";
 import { Reporter } from "./reporter.js";
 
 export interface ScalerOptions {
@@ -31,6 +32,8 @@ export interface ScalerOptions {
   drain?: Partial<DrainOptions>;
   metrics?: ScalerMetrics;
   syncStackConfig?: (busy: ReadonlySet<string>) => Promise<void>;
+  /** Reconciliation of unclaimed workers and of Nodes without a worker (defaults: every 2 min, 10 min grace). */
+  reconcile?: { intervalMs?: number; graceMs?: number };
   /** Where the status ConfigMap goes (default kube-system/vpsie-autoscaler-status). */
   status?: { namespace: string; name: string };
   log: Log;
@@ -82,6 +85,14 @@ export class Scaler {
       batch: options.batch,
       vpsieUnavailable: () => (options.client.circuitOpen ? "the VPSie API circuit is open" : undefined),
       syncStackConfig: options.syncStackConfig,
+      reconciler: new Reconciler({
+        client: options.client,
+        apply: options.apply,
+        clock,
+        log,
+        graceMs: options.reconcile?.graceMs,
+      }),
+      reconcileIntervalMs: options.reconcile?.intervalMs,
       log,
     });
     // Without leader election (a single replica, the demo) the scaler acts; `run` starts it waiting.

@@ -18,6 +18,7 @@ import { NODE_GROUP_LABEL, type Snapshot } from "../decision/types.js";
 import type { NodeGroupConfig } from "../../stacks/contract.js";
 import type { ActionOutcome, Actuator } from "./actuator.js";
 import type { ApplyLayer, Clock, ClusterSource, GroupSource, Log, NodeOperations } from "./ports.js";
+import type { Reconciler } from "./reconciler.js";
 import type { Reporter } from "./reporter.js";
 
 /** A loop that has not completed for this long while leading means the scaler is stuck (CA: max-inactivity). */
@@ -42,6 +43,10 @@ export interface LoopOptions {
   batch?: Partial<BatchWindow>;
   /** Why VPSie cannot be called now (the client's circuit is open), or undefined. */
   vpsieUnavailable?: () => string | undefined;
+  /** Adopts workers no key holds and deletes Nodes whose worker is gone (see reconciler.ts). */
+  reconciler?: Reconciler;
+  /** How often it runs (default 2 min, as Karpenter's garbage collection). */
+  reconcileIntervalMs?: number;
   /**
    * Brings stacks/ up to date before each loop, leaving the groups being updated alone (in a cluster:
    * from the stack ConfigMap). A failure skips the loop: nothing is planned from config it could not read.
@@ -60,6 +65,7 @@ export class ScalerLoop {
   #recovered = false;
   #lastLoopAt: number;
   #batchStartedAt?: number;
+  #reconciledAt = Number.NEGATIVE_INFINITY;
   #cancelBatch?: () => void;
   /** The last plan, for status reporting and tests. */
   lastPlan?: Plan;
@@ -195,6 +201,18 @@ export class ScalerLoop {
       );
       actuator.scaleDown(down.group, down.node, pods, down.reason);
     }
+    await this.#reconcile(configs, snapshot);
+  }
+
+  async #reconcile(configs: NodeGroupConfig[], snapshot: Snapshot): Promise<void> {
+    const { reconciler, actuator } = this.#o;
+    const now = this.#o.clock.now();
+    if (!reconciler || now - this.#reconciledAt < (this.#o.reconcileIntervalMs ?? 120_000)) return;
+    this.#reconciledAt = now;
+    const found = await reconciler.reconcile(configs, actuator.busyGroups, snapshot.nodes);
+    if (!this.acting) return;
+    for (const { group, worker, reason } of found.adopt) actuator.adopt(group, worker, reason);
+    for (const { group, node } of found.goneNodes) await actuator.removeGoneNode(group, node);
   }
 
   /** What an action's end means for the timers (cooldowns, backoff), then for people. */

@@ -81,6 +81,36 @@ for (const profile of ["default", "evidence"] as const) {
       for (const key of kept) expect(after.workers).toContain(before.state[key]);
     });
 
+    it("adopts a worker no key holds into a key, through an update that says so", async () => {
+      await sim.clearFaults();
+      const client = sim.client();
+      const [group] = await client.listNodeGroups(DEMO_CLUSTER);
+      // An add whose answer was lost and whose worker turned up after its create had given up.
+      await client.addWorker(DEMO_CLUSTER, group!.id);
+      const before = await account();
+      const orphan = before.workers.find((w) => !Object.values(before.state).includes(w))!;
+      expect(exactlyOnceViolations(before)).toEqual([`workers no Node resource holds (orphans): ${orphan}`]);
+      const worker = (await client.listWorkers(DEMO_CLUSTER)).find(
+        (w) => w.hostname.toLowerCase() === orphan,
+      )!;
+      const result = await applier.apply({
+        group: "general",
+        add: 0,
+        remove: [],
+        adopt: [worker],
+        reason: "no key held it for 10m",
+      });
+      expect(result.message).toMatch(
+        new RegExp(
+          `^adopt general ${before.keys.length} → ${before.keys.length + 1} \\(\\+general-[0-9a-f]{4}=${worker.hostname}\\): no key held it`,
+        ),
+      );
+      const after = await account();
+      expect(exactlyOnceViolations(after)).toEqual([]);
+      expect(after.workers).toEqual(before.workers);
+      await sim.addFaults(...LOST_ANSWERS);
+    });
+
     it("recovers from kill -9 in the middle of an update with nothing orphaned or made twice", async () => {
       await scaleAndKill({
         project,
