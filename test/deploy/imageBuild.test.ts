@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { stringify } from "yaml";
@@ -59,13 +59,36 @@ describe("the image, built from the Dockerfile without a container engine", () =
     expect(image.cmd[0]).toBe("run");
   });
 
+  it("lists only the product's commands, and holds no development code (emulator, local cluster, tool builds, demo, benchmarks)", async () => {
+    const help = (await entrypoint("--help")).stdout;
+    const commands = [...help.split("Commands:")[1]!.matchAll(/^ {2}([a-z-]+)/gm)].map((m) => m[1]);
+    expect(commands.sort()).toEqual([
+      "doctor",
+      "help",
+      "history",
+      "plan",
+      "preview",
+      "run",
+      "scale",
+      "vpsie",
+    ]);
+    expect(existsSync(join(app, "dist", "dev"))).toBe(false);
+    const built = await readdir(join(app, "dist"), { recursive: true });
+    expect(built.filter((f) => f.endsWith(".js")).length).toBeGreaterThan(40);
+    for (const file of built.filter((f) => f.endsWith(".js"))) {
+      const text = await readFile(join(app, "dist", file), "utf8");
+      for (const dev of ["VpsieEmulator", "attachJoinHook", "clusterUp", "goBuild", "runDemo"])
+        expect(text.includes(dev), `${dev} in dist/${file}`).toBe(false);
+    }
+  });
+
   it("holds the CLI and its plugins for the target architecture, and no development dependencies", async () => {
     for (const binary of ["pulumi", "pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs"])
       expect(await elfMachine(join(app, "pulumi", "bin", binary)), binary).toBe(X86_64);
-    // (typescript stays: @pulumi/pulumi needs it at run time to serialize the dynamic providers.)
+    // (@pulumi/pulumi keeps its vendored TypeScript, which the scaler never loads: scaler/pulumi/leanSdk.ts.)
     for (const dev of ["vitest", "eslint", "@pulumi/kubernetes", "dockerfile-ast", "node"])
       expect(existsSync(join(app, "node_modules", dev)), dev).toBe(false);
-    expect(existsSync(join(app, "dist", "bench"))).toBe(false);
+    expect(existsSync(join(app, "dist", "dev", "bench"))).toBe(false);
     expect(existsSync(join(app, "dist", "scaler", "cli", "main.js"))).toBe(true);
   });
 
