@@ -24,13 +24,13 @@ import { resolvePulumi } from "../../scaler/tools/pulumi.js";
 import { deployWeb, webRunning } from "../../dev/testing/workload.js";
 import { eventually } from "../../dev/testing/cluster.js";
 import { GENERAL_GROUP, type TestEmulator, testEmulator } from "../../dev/testing/emulator.js";
-import { readmeBlock } from "../../dev/testing/readme.js";
+import { docBlock } from "../../dev/testing/docBlock.js";
 import { startCli } from "../../dev/testing/cli.js";
 import { tempDir } from "../../dev/testing/tempDir.js";
 
 const run = promisify(execFile);
 const SA = "system:serviceaccount:kube-system:vpsie-autoscaler";
-const README_DIR = "/tmp/vpsie-local";
+const DOC_DIR = "/tmp/vpsie-local";
 
 interface AuditEvent {
   verb: string;
@@ -40,7 +40,7 @@ interface AuditEvent {
 }
 
 /**
- * The README's install section, run as written against the local control plane (a real API server),
+ * The install guide's block (docs/installing.md), run as written against the local control plane (a real API server),
  * then the scaler run beside it with its ServiceAccount's token — not admin credentials — through a
  * scale-up and a scale-down. The API server's audit log shows every call it made and that none was
  * denied; direct calls with the same token show what it may not do.
@@ -63,8 +63,8 @@ describe("installing deploy/base, and the scaler as its ServiceAccount", () => {
     sim = await testEmulator((c) => {
       c.behaviour = { provisionDelayMs: 500 };
     });
-    // The README's block, with its directory moved into this test's own.
-    const script = (await readmeBlock("install-local")).replaceAll(README_DIR, clusterDir);
+    // The guide's block, with its directory moved into this test's own.
+    const script = (await docBlock("docs/installing.md", "install-local")).replaceAll(DOC_DIR, clusterDir);
     const { stdout } = await run("bash", ["-euo", "pipefail", "-c", script], {
       cwd: repoRoot,
       env: { ...process.env, PATH: `${join(repoRoot, "node_modules", ".bin")}:${process.env.PATH}` },
