@@ -75,14 +75,12 @@ export function installVpsieAutoscaler(args: InstallArgs, opts: pulumi.Component
     {
       metadata: metadata(NAME),
       rules: [
-        { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
         {
           apiGroups: ["coordination.k8s.io"],
           resources: ["leases"],
           resourceNames: [NAME],
           verbs: ["get", "update"],
         },
-        { apiGroups: [""], resources: ["configmaps"], verbs: ["create"] },
         {
           apiGroups: [""],
           resources: ["configmaps"],
@@ -132,6 +130,13 @@ export function installVpsieAutoscaler(args: InstallArgs, opts: pulumi.Component
     );
   const stacks = scalersConfigMap("stacks");
   const intents = scalersConfigMap("intents");
+  const status = scalersConfigMap("status");
+  // Shipped, so the Role needs no `create`; the replicas fill in its holder.
+  const lease = new k8s.coordination.v1.Lease(
+    NAME,
+    { metadata: metadata(NAME), spec: {} },
+    { ...inNamespace, ignoreChanges: ["spec"] },
+  );
 
   const secretEnv = (key: string, optional: boolean) => ({
     name: key,
@@ -244,7 +249,7 @@ export function installVpsieAutoscaler(args: InstallArgs, opts: pulumi.Component
         },
       },
     },
-    { parent, dependsOn: [config, stacks, intents, serviceAccount] },
+    { parent, dependsOn: [config, stacks, intents, status, lease, serviceAccount] },
   );
   new k8s.policy.v1.PodDisruptionBudget(
     NAME,

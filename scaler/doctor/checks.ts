@@ -21,13 +21,17 @@ export interface Finding {
   detail: string;
 }
 
-/** The API calls `run` makes, as SelfSubjectAccessReviews (what deploy/base's RBAC grants). */
+/**
+ * The API calls `run` makes, as SelfSubjectAccessReviews (what deploy/base's RBAC grants): in its
+ * namespace only the objects the install ships, by name (their default names).
+ */
 export const RUN_PERMISSIONS: Array<{
   verb: string;
   resource: string;
   group?: string;
   subresource?: string;
   namespaced?: boolean;
+  name?: string;
 }> = [
   ...["get", "list", "watch", "update", "delete"].map((verb) => ({ verb, resource: "nodes" })),
   ...["get", "list", "watch"].map((verb) => ({ verb, resource: "pods" })),
@@ -39,8 +43,17 @@ export const RUN_PERMISSIONS: Array<{
     resource: "leases",
     group: "coordination.k8s.io",
     namespaced: true,
+    name: "vpsie-autoscaler",
   })),
-  ...["get", "update", "patch"].map((verb) => ({ verb, resource: "configmaps", namespaced: true })),
+  ...["vpsie-autoscaler-status", "vpsie-autoscaler-stacks"].flatMap((name) =>
+    ["get", "update"].map((verb) => ({ verb, resource: "configmaps", namespaced: true, name })),
+  ),
+  ...["get", "patch"].map((verb) => ({
+    verb,
+    resource: "configmaps",
+    namespaced: true,
+    name: "vpsie-autoscaler-intents",
+  })),
 ];
 
 function problem(err: unknown): string {
@@ -181,7 +194,7 @@ export async function kubernetesFindings(kubeconfig: KubeConfig, namespace: stri
   const api = kubeconfig.makeApiClient(AuthorizationV1Api);
   const findings: Finding[] = [];
   for (const p of RUN_PERMISSIONS) {
-    const what = `${p.verb} ${p.group ? `${p.group}/` : ""}${p.resource}${p.subresource ? `/${p.subresource}` : ""}${p.namespaced ? ` in ${namespace}` : ""}`;
+    const what = `${p.verb} ${p.group ? `${p.group}/` : ""}${p.resource}${p.subresource ? `/${p.subresource}` : ""}${p.name ? ` ${p.name}` : ""}${p.namespaced ? ` in ${namespace}` : ""}`;
     try {
       const review = await api.createSelfSubjectAccessReview({
         body: {
@@ -192,6 +205,7 @@ export async function kubernetesFindings(kubeconfig: KubeConfig, namespace: stri
               group: p.group ?? "",
               subresource: p.subresource,
               namespace: p.namespaced ? namespace : undefined,
+              name: p.name,
             },
           },
         },

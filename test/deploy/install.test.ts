@@ -306,7 +306,7 @@ describe("installing deploy/base, and the scaler as its ServiceAccount", () => {
     expect(scalerLog.join("")).not.toMatch(/forbidden/i);
   });
 
-  it("is denied Secrets, other namespaces' workloads and objects not its own; it may evict", async () => {
+  it("is denied Secrets, other namespaces' workloads, and reading or writing objects not its own; it may evict", async () => {
     const core = asScaler.makeApiClient(CoreV1Api);
     const apps = asScaler.makeApiClient(AppsV1Api);
     const leases = asScaler.makeApiClient(CoordinationV1Api);
@@ -363,6 +363,50 @@ describe("installing deploy/base, and the scaler as its ServiceAccount", () => {
     ).toBe(403);
     expect(
       await status(() => leases.readNamespacedLease({ name: "kube-scheduler", namespace: "kube-system" })),
+    ).toBe(403);
+    // Writes as well as reads: no new Lease or ConfigMap of any name, no change to another's.
+    expect(
+      await status(() =>
+        leases.createNamespacedLease({ namespace: "kube-system", body: { metadata: { name: "not-mine" } } }),
+      ),
+    ).toBe(403);
+    expect(
+      await status(() =>
+        core.createNamespacedConfigMap({ namespace: "kube-system", body: { metadata: { name: "not-mine" } } }),
+      ),
+    ).toBe(403);
+    expect(
+      await status(() =>
+        core.replaceNamespacedConfigMap({
+          name: "someone-elses",
+          namespace: "kube-system",
+          body: { metadata: { name: "someone-elses" }, data: { taken: "yes" } },
+        }),
+      ),
+    ).toBe(403);
+    expect(
+      await status(() =>
+        core.patchNamespacedConfigMap({
+          name: "someone-elses",
+          namespace: "kube-system",
+          body: [{ op: "add", path: "/data", value: { taken: "yes" } }],
+        }),
+      ),
+    ).toBe(403);
+    expect(
+      await status(() =>
+        leases.replaceNamespacedLease({
+          name: "kube-scheduler",
+          namespace: "kube-system",
+          body: { metadata: { name: "kube-scheduler" }, spec: { holderIdentity: "vpsie-autoscaler" } },
+        }),
+      ),
+    ).toBe(403);
+    expect(
+      await status(() => core.deleteNamespacedConfigMap({ name: "vpsie-autoscaler-stacks", namespace: "kube-system" })),
+    ).toBe(403);
+    expect(
+      await status(() => leases.deleteNamespacedLease({ name: "vpsie-autoscaler", namespace: "kube-system" })),
     ).toBe(403);
     expect(await status(() => core.createNamespace({ body: { metadata: { name: "nope" } } }))).toBe(403);
     // Draining evicts through the Eviction API, which honours PodDisruptionBudgets.
