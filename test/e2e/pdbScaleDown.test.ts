@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorld, type World } from "../../dev/testing/world.js";
 import { selectProjectStack } from "../../scaler/pulumi/workspace.js";
 import { eventually } from "../../dev/testing/cluster.js";
+import { DEMO_CLUSTER } from "../../dev/testing/emulator.js";
 
 const deployment = (name: string, replicas: number, cpu: string) => ({
   metadata: { name },
@@ -117,5 +118,12 @@ describe("scale-down under a PodDisruptionBudget", () => {
     await eventually("batch running again on the first node", async () => running("batch", 2), 60_000);
     const [latest] = await (await selectProjectStack({ ...project.engine, stackName: "general" })).history(1);
     expect(latest?.message).toContain(`node ${second} drained (moved default/batch-`);
+    // What the controller cannot write itself: VPSie and the stack lost exactly the second node.
+    const [first] = (await core.listNode()).items.map((n) => n.metadata?.name);
+    const workers = await world.sim.client().listWorkers(DEMO_CLUSTER);
+    expect(workers.filter((w) => w.role === "worker").map((w) => w.hostname.toLowerCase())).toEqual([first]);
+    expect(Object.values(await world.applier.nodeNames("general")).map((h) => h.toLowerCase())).toEqual([
+      first,
+    ]);
   });
 });

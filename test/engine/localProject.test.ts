@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { rm } from "node:fs/promises";
+import { copyFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -30,6 +30,11 @@ describe("pulumi preview from the repository root", () => {
       PULUMI_SKIP_UPDATE_CHECK: "true",
     };
     await npxPulumi("stack", "init", stackName);
+    // As the guide says: the example's node group, with its two member keys.
+    await copyFile(
+      join(repoRoot, "stacks", "Pulumi.example.yaml"),
+      join(repoRoot, "stacks", `Pulumi.${stackName}.yaml`),
+    );
   });
 
   afterAll(async () => {
@@ -41,7 +46,10 @@ describe("pulumi preview from the repository root", () => {
   it("previews the stack program with the engine and the Node.js language host", async () => {
     const { stdout } = await npxPulumi("preview", "--stack", stackName, "--diff");
     expect(stdout).toContain(`vpsie-autoscaler-${stackName}`);
-    expect(stdout).toMatch(/\+ 1 to create/);
+    // The stack, the node group and one node per member key, each by name.
+    expect(stdout).toMatch(/\+ 4 to create/);
+    expect(stdout).toMatch(/\+ pulumi-nodejs:dynamic\/vpsie:NodeGroup: \(create\)[\s\S]*urn:[^\n]*::general\b/);
+    for (const key of ["general-7f3a", "general-b41c"]) expect(stdout).toMatch(new RegExp(`::${key}\\b`));
     expect(stdout).not.toContain("warning");
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkNode, checkNodeGroup, diffNode, diffNodeGroup } from "../../provider/pulumi/runtime.js";
+import { checkNode, checkNodeGroup, diffNode, diffNodeGroup } from "../../provider/pulumi/providers.js";
 import { NodeGroupsConfigError, parseNodeGroups } from "../../stacks/contract.js";
 
 const group = { clusterIdentifier: "c1", name: "general", kubeSizeId: 2 };
@@ -22,10 +22,22 @@ describe("the VPSie resources' checks and diffs", () => {
 
   it("replace a group whose cluster, name or size changes, and nothing else", () => {
     expect(diffNodeGroup(groupOut, group)).toEqual({ changes: false, replaces: [] });
-    expect(diffNodeGroup(groupOut, { ...group, kubeSizeId: 3 })).toEqual({
-      changes: true,
-      replaces: ["kubeSizeId"],
-    });
+    for (const [field, value] of [
+      ["clusterIdentifier", "c2"],
+      ["name", "large"],
+      ["kubeSizeId", 3],
+    ] as const)
+      expect(diffNodeGroup(groupOut, { ...group, [field]: value })).toEqual({
+        changes: true,
+        replaces: [field],
+      });
+    expect(diffNodeGroup(groupOut, { ...group, name: "large", kubeSizeId: 3 }).replaces).toEqual([
+      "name",
+      "kubeSizeId",
+    ]);
+    // What VPSie assigned (ids, the size's cpu and memory) never makes a diff.
+    const reassigned = { ...groupOut, groupId: 9, groupIdentifier: "other", cpu: 8, ramMb: 1 };
+    expect(diffNodeGroup(reassigned, group)).toEqual({ changes: false, replaces: [] });
   });
 
   it("replace a node that would move to another group", () => {

@@ -76,9 +76,14 @@ describe("the VPSie client against the emulator: every call", () => {
     });
     expect(await client.listNodeGroups(DEMO_CLUSTER)).toEqual([group]);
 
+    const creates = async () =>
+      (await sim.requests(/cluster\/add\/group/)).filter((r) => r.method === "POST").length;
+    const before = await creates();
     const same = client.createNodeGroup({ clusterIdentifier: DEMO_CLUSTER, name: "other", kubeSizeId: 2 });
     await expect(same).rejects.toBeInstanceOf(VpsieQuotaError);
     await expect(same).rejects.toThrow(/has same selected Size/);
+    // Terminal: asked once, never again.
+    expect((await creates()) - before).toBe(1);
 
     expect(await client.deleteNodeGroup(group.identifier, "test")).toBe(true);
     expect(await client.deleteNodeGroup(group.identifier, "test")).toBe(false);
@@ -107,9 +112,21 @@ describe("the VPSie client against the emulator: every call", () => {
     expect(vm).toMatchObject({ hostname: running.hostname, active: true, cpu: 2, ramMb: 4096 });
     expect((await client.listVms()).map((v) => v.identifier)).toContain(running.identifier);
 
+    // A second worker of the same group, so that "exactly that worker" differs from "any" and "all".
+    expect(await client.addWorker(DEMO_CLUSTER, group.id)).toBeUndefined();
+    const other = await until(async () =>
+      (await client.getCluster(DEMO_CLUSTER))?.nodes.find(
+        (n) => n.nodeType === "slave" && n.identifier !== running.identifier && n.status === "running",
+      ),
+    );
+
     expect(await client.deleteWorker(DEMO_CLUSTER, running.identifier ?? "")).toBe(true);
     expect(await client.deleteWorker(DEMO_CLUSTER, running.identifier ?? "")).toBe(false);
     expect(await client.getVm(running.identifier ?? "")).toBeUndefined();
+    const left = (await client.listWorkers(DEMO_CLUSTER)).filter((w) => w.role === "worker");
+    expect(left.map((w) => w.identifier)).toEqual([other.identifier]);
+    expect(await client.getVm(other.identifier ?? "")).toMatchObject({ hostname: other.hostname });
+    expect(await client.deleteWorker(DEMO_CLUSTER, other.identifier ?? "")).toBe(true);
     await client.deleteNodeGroup(group.identifier, "test");
   });
 
@@ -147,9 +164,11 @@ describe("the VPSie client's credentials", () => {
 
   it("refuses a wrong static token with VPSie's 401 as a typed, terminal error", async () => {
     const client = sim.client({ credentials: Credentials.token("wrong") });
+    const before = (await sim.requests(/cluster\/all/)).length;
     const call = client.listClusters();
     await expect(call).rejects.toBeInstanceOf(VpsieAuthError);
     await expect(call).rejects.toThrow(/Please authenticate/);
+    expect((await sim.requests(/cluster\/all/)).length - before).toBe(1);
   });
 
   it("exchanges client credentials once, reuses the token, and logs in again once after a 401", async () => {

@@ -95,8 +95,15 @@ describe("pod requests, counted the way the scheduler counts them", () => {
       "p",
     );
     expect(pod.isDaemonSet).toBe(true);
+    expect(pod.isMirror).toBe(false);
     expect(pod.localVolumes).toEqual(["cache", "logs"]);
     expect(pod.unschedulableSince).toBe(Date.parse("2026-11-24T09:00:00Z"));
+
+    const mirror = podFromKubernetes(
+      podObject({}, { annotations: { "kubernetes.io/config.mirror": "f00d" } }),
+      "static",
+    );
+    expect(mirror).toMatchObject({ isMirror: true, isDaemonSet: false, unschedulableSince: undefined });
   });
 });
 
@@ -138,7 +145,8 @@ describe("snapshots", () => {
       name: "n1",
       ready: true,
       unschedulable: true,
-      allocatable: { cpu: 3920, pods: 110 },
+      allocatable: { cpu: 3920, memory: 7 * 2 ** 30, pods: 110 },
+      taints: [{ key: "k", value: "v", effect: "NoSchedule" }],
     });
     expect(snapshot.pods).toEqual([]);
   });

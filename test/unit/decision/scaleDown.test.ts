@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { emptyTimers, type TimersState } from "../../../scaler/decision/options.js";
 import { plan, type PlanInput } from "../../../scaler/decision/plan.js";
 import type { Node, Pod } from "../../../scaler/decision/types.js";
-import { group, MINUTE, node, NOW, pdb, pod } from "./builders.js";
+import { group, MINUTE, node, NOW, pdb, pending, pod } from "./builders.js";
 
 /** A busy node with room for more, and the candidate node `c` with the given pods. */
 function cluster(
@@ -182,6 +182,18 @@ describe("scale-down", () => {
       /a failed scale-down 1m ago \(delay 3m\)/,
     );
     expect(after({ lastScaleUp: NOW - 11 * MINUTE }).scaleDown).toHaveLength(1);
+
+    // Pending pods that the nodes cannot all take make this loop scale up: nothing is removed in it.
+    const waiting = [pending({ cpu: 3000 }), pending({ cpu: 3000 })];
+    for (const respectTimers of [true, false]) {
+      const scalingUp = run(
+        { ...snapshot, pods: [...snapshot.pods, ...waiting] },
+        { respectTimers, timers: { ...emptyTimers(), unneededSince: { c: NOW - 20 * MINUTE } } },
+      );
+      expect(scalingUp.scaleUp).toHaveLength(1);
+      expect(scalingUp.scaleDownPause).toEqual({ kind: "ScaleUpInLoop" });
+      expect(scalingUp.scaleDown).toEqual([]);
+    }
   });
 
   it("removes an unready node whatever its requests, after the longer unready time", () => {
