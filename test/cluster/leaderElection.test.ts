@@ -1,3 +1,4 @@
+import { CoordinationV1Api, V1MicroTime } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LeaderElector } from "../../scaler/kubernetes/leaderElection.js";
 import { eventually, startCluster, type TestCluster } from "../../dev/testing/cluster.js";
@@ -30,6 +31,57 @@ describe("leader election on a Lease, against the local control plane", () => {
     electors.push(e);
     return e;
   }
+
+  const coordination = () => cluster.kubeconfig.makeApiClient(CoordinationV1Api);
+  const readLease = (name: string) => coordination().readNamespacedLease({ name, namespace: "kube-system" });
+
+  it("renews the lease while leading, and a second replica is refused meanwhile", async () => {
+    const events: string[] = [];
+    const a = elector("replica-a", "renew-test", events);
+    const b = elector("replica-b", "renew-test", events);
+    a.start();
+    await eventually("replica-a to lead", async () => (a.leading ? true : undefined));
+    b.start();
+    const first = (await readLease("renew-test")).spec;
+    expect(first?.holderIdentity).toBe("replica-a");
+    await new Promise((r) => setTimeout(r, 1_500));
+    const later = (await readLease("renew-test")).spec;
+    expect(later?.holderIdentity).toBe("replica-a");
+    expect(new Date(later?.renewTime ?? 0).getTime()).toBeGreaterThan(
+      new Date(first?.renewTime ?? 0).getTime(),
+    );
+    expect(later?.acquireTime).toEqual(first?.acquireTime);
+    expect(b.leading).toBe(false);
+    expect(events).toEqual(["replica-a leads"]);
+  });
+
+  it("stops leading at once when another holder takes the lease, and says so", async () => {
+    const events: string[] = [];
+    const a = elector("replica-e", "lost-test", events);
+    a.start();
+    await eventually("replica-e to lead", async () => (a.leading ? true : undefined));
+    // Someone else holds it now (a replica that saw it expire during a network partition, a person).
+    const lease = await readLease("lost-test");
+    await coordination().replaceNamespacedLease({
+      name: "lost-test",
+      namespace: "kube-system",
+      body: {
+        ...lease,
+        spec: {
+          ...lease.spec,
+          holderIdentity: "intruder",
+          renewTime: new V1MicroTime(),
+          leaseDurationSeconds: 60,
+        },
+      },
+    });
+    const taken = Date.now();
+    await eventually("replica-e to stop leading", async () => (a.leading ? undefined : true));
+    // Within one retry period (300 ms) and its request, not at the end of the lease.
+    expect(Date.now() - taken).toBeLessThan(1_000);
+    expect(events).toEqual(["replica-e leads", "replica-e stopped"]);
+    expect((await readLease("lost-test")).spec?.holderIdentity).toBe("intruder");
+  });
 
   it("lets one replica lead while the other waits, and hands over at once when the leader releases", async () => {
     const events: string[] = [];
