@@ -146,16 +146,18 @@ export function runCommand(): Command {
       }
       if (!kubeconfig.getCurrentCluster())
         throw new UsageError("no Kubernetes cluster configured: pass --kubeconfig, or run in a cluster");
+      const logger = createLogger("vpsie-autoscaler", opts.logLevel);
+      const log = logTo(logger);
       const client = VpsieClient.fromEnv(process.env, {
-        onAttempt: (a) =>
+        onAttempt: (a) => {
           metrics.vpsieRequests.inc({
             operation: a.operation.replace(/\/[0-9a-f-]{8,}|\/\d+/g, "/:id"),
             result: a.result,
-          }),
+          });
+          log("debug", `VPSie ${a.operation}: ${a.result}`, { status: a.status, durationMs: a.durationMs });
+        },
       });
       const settings = await engine(opts);
-      const logger = createLogger("vpsie-autoscaler", opts.logLevel);
-      const log = logTo(logger);
       if (settings.preparedProjectDir) log("info", `prepared the project directory ${settings.projectDir}`);
       let stacks: InstanceType<typeof StackConfigMap> | undefined;
       if (stackConfigMap) {
