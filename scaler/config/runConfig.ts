@@ -32,7 +32,11 @@ export const RunConfig = z
       .optional(),
     expanders: z.array(z.enum(EXPANDERS)).min(1).optional(),
     scaleUp: z
-      .object({ newPodDelay: duration.optional(), maxNodeProvisionTime: duration.optional() })
+      .object({
+        newPodDelay: duration.optional(),
+        maxNodeProvisionTime: duration.optional(),
+        maxNodesPerScaleUp: z.number().int().min(1).optional(),
+      })
       .strict()
       .optional(),
     scaleDown: z
@@ -105,6 +109,8 @@ export function plannerOptions(config: RunConfig): Partial<PlannerOptions> {
   const o: Partial<PlannerOptions> = {};
   if (config.expanders) o.expanders = config.expanders;
   if (config.scaleUp?.newPodDelay !== undefined) o.newPodScaleUpDelayMs = config.scaleUp.newPodDelay;
+  if (config.scaleUp?.maxNodesPerScaleUp !== undefined)
+    o.maxNodesPerScaleUp = config.scaleUp.maxNodesPerScaleUp;
   if (config.scaleUp?.maxNodeProvisionTime !== undefined)
     o.maxNodeProvisionTimeMs = config.scaleUp.maxNodeProvisionTime;
   const d = config.scaleDown;

@@ -29,6 +29,11 @@ export interface PlannerOptions {
   /** Scaling halts while more nodes than max(this % of all, okTotalUnreadyCount) are unready. */
   maxTotalUnreadyPercentage: number;
   okTotalUnreadyCount: number;
+  /**
+   * Nodes one scale-up adds (CA: max-nodes-per-scaleup, 1000). Lower here because one update holds every
+   * create it runs in memory: 100 keeps the pod within its limit, and the next loop adds the rest.
+   */
+  maxNodesPerScaleUp: number;
   /** A requested node must register within this time, or its group backs off. */
   maxNodeProvisionTimeMs: number;
   /** A registered node that is not Ready yet counts as capacity on its way for this long (CA: max-node-startup-time). */
@@ -53,6 +58,7 @@ export const defaultPlannerOptions: PlannerOptions = {
   maxNonEmptyCandidates: 30,
   maxTotalUnreadyPercentage: 45,
   okTotalUnreadyCount: 3,
+  maxNodesPerScaleUp: 100,
   maxNodeProvisionTimeMs: 15 * MINUTE,
   maxNodeStartupTimeMs: 15 * MINUTE,
   initialBackoffMs: 5 * MINUTE,

@@ -56,6 +56,7 @@ export type NoScaleUpReason =
   | { kind: "NotFit"; failure: PredicateFailure }
   | { kind: "MaxSizeReached"; group: string; max: number }
   | { kind: "MaxNodesTotalReached"; limit: number }
+  | { kind: "MaxNodesPerScaleUpReached"; limit: number }
   | { kind: "MaxCoresTotalReached"; limit: number }
   | { kind: "MaxMemoryTotalReached"; limitBytes: number }
   | { kind: "BackingOff"; group: string; until: number; cause: string }
@@ -69,6 +70,8 @@ export function describeNoScaleUp(reason: NoScaleUpReason): string {
       return `node group ${reason.group} is at its maximum size (${reason.max})`;
     case "MaxNodesTotalReached":
       return `the cluster-wide limit of ${reason.limit} nodes is reached`;
+    case "MaxNodesPerScaleUpReached":
+      return `one scale-up adds at most ${reason.limit} nodes; the next loop adds more`;
     case "MaxCoresTotalReached":
       return `the cluster-wide limit of ${reason.limit} cores is reached`;
     case "MaxMemoryTotalReached":

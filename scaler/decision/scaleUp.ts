@@ -99,12 +99,14 @@ function groupSize(group: NodeGroup, snapshot: Snapshot): number {
 /** How many nodes the group may still add, and what stops it from adding more. */
 function headroom(
   group: NodeGroup,
-  size: number,
+  size: { now: number; added: number },
   totals: ClusterTotals,
   options: PlannerOptions,
 ): { nodes: number; limit: NoScaleUpReason } {
+  const perScaleUp = options.maxNodesPerScaleUp;
   const caps: Array<[number, NoScaleUpReason]> = [
-    [group.maxNodes - size, { kind: "MaxSizeReached", group: group.name, max: group.maxNodes }],
+    [group.maxNodes - size.now, { kind: "MaxSizeReached", group: group.name, max: group.maxNodes }],
+    [perScaleUp - size.added, { kind: "MaxNodesPerScaleUpReached", limit: perScaleUp }],
   ];
   const { maxNodesTotal, maxCores, maxMemoryBytes } = options.limits;
   if (maxNodesTotal !== undefined)
@@ -248,7 +250,8 @@ export function planScaleUp(
     for (const group of groups) {
       const backoff = timers.backoff[group.name];
       const size = sizes.get(group.name) ?? 0;
-      const room = headroom(group, size, totals, options);
+      const added = size - groupSize(group, snapshot);
+      const room = headroom(group, { now: size, added }, totals, options);
       let refused: Map<Pod, NoScaleUpReason>;
       if (backoff && backoff.until > now) {
         const why: NoScaleUpReason = {

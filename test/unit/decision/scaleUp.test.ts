@@ -106,6 +106,15 @@ describe("scale-up", () => {
     ]);
   });
 
+  it("adds at most maxNodesPerScaleUp nodes in one scale-up, and says the next loop adds more", () => {
+    const pods = [pending({ cpu: 3000 }), pending({ cpu: 3000 }), pending({ cpu: 3000 })];
+    const capped = run({ options: { maxNodesPerScaleUp: 2 }, snapshot: { nodes: [], pods, pdbs: [] } });
+    expect(capped.scaleUp).toEqual([expect.objectContaining({ group: "general", from: 0, to: 2 })]);
+    expect(Object.values(capped.noScaleUp[0]?.reasons ?? {})).toEqual([
+      "one scale-up adds at most 2 nodes; the next loop adds more",
+    ]);
+  });
+
   it("gives, per group, the predicate that fails for pods no group can host", () => {
     const groups = [
       group("general"),
