@@ -372,7 +372,10 @@ describe("installing deploy/base, and the scaler as its ServiceAccount", () => {
     ).toBe(403);
     expect(
       await status(() =>
-        core.createNamespacedConfigMap({ namespace: "kube-system", body: { metadata: { name: "not-mine" } } }),
+        core.createNamespacedConfigMap({
+          namespace: "kube-system",
+          body: { metadata: { name: "not-mine" } },
+        }),
       ),
     ).toBe(403);
     expect(
@@ -403,10 +406,14 @@ describe("installing deploy/base, and the scaler as its ServiceAccount", () => {
       ),
     ).toBe(403);
     expect(
-      await status(() => core.deleteNamespacedConfigMap({ name: "vpsie-autoscaler-stacks", namespace: "kube-system" })),
+      await status(() =>
+        core.deleteNamespacedConfigMap({ name: "vpsie-autoscaler-stacks", namespace: "kube-system" }),
+      ),
     ).toBe(403);
     expect(
-      await status(() => leases.deleteNamespacedLease({ name: "vpsie-autoscaler", namespace: "kube-system" })),
+      await status(() =>
+        leases.deleteNamespacedLease({ name: "vpsie-autoscaler", namespace: "kube-system" }),
+      ),
     ).toBe(403);
     expect(await status(() => core.createNamespace({ body: { metadata: { name: "nope" } } }))).toBe(403);
     // Draining evicts through the Eviction API, which honours PodDisruptionBudgets.

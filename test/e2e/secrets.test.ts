@@ -92,111 +92,117 @@ describe("secrets stay secret in real runs", () => {
     await project?.remove();
   });
 
-  it("leaves none of them in logs, errors, arguments, files, or Kubernetes objects", { timeout: 400_000 }, async () => {
-    expect(
-      (
-        await cli(
-          ["scale", "--group", "general", "--add", "1", "--reason", "first node", ...stackFlags()],
-          withClient(),
-        )
-      ).code,
-    ).toBe(0);
-
-    const log = join(project.workDir, "run.log");
-    const run = spawn(
-      process.execPath,
-      [
-        join(repoRoot, "bin", "vpsie-autoscaler.js"),
-        "run",
-        "--kubeconfig",
-        cluster.record.kubeconfig,
-        ...stackFlags(),
-        "--scan-interval",
-        "2",
-        "--log-level",
-        "debug",
-        "--metrics-address",
-        "127.0.0.1:0",
-      ],
-      { stdio: ["ignore", openSync(log, "a"), openSync(log, "a")], env: withClient() },
-    );
-    try {
-      await eventually(
-        "run to lead",
-        async () => ((await text(log)).includes("became the leader") ? true : undefined),
-        60_000,
-      );
-      // Every token so far stops working: the next call is refused and the client logs in again.
-      remember();
-      sim.emulator.world.data.issuedTokens = {};
-      await deployWeb(cluster.kubeconfig);
-      await eventually(
-        "the scale-up to finish",
-        async () => ((await text(log)).includes("done: scale-up general 1 → 2") ? true : undefined),
-        90_000,
-      ).catch(async (e: Error) => {
-        throw new Error(`${e.message}; the run's log ends:\n${(await text(log)).slice(-3000)}`);
-      });
-      await new Promise((r) => setTimeout(r, 6_000)); // past one token lifetime: a renewal
-    } finally {
-      run.kill("SIGTERM");
-      await new Promise((r) => run.once("exit", r));
-    }
-    remember();
-    outputs.push(await text(log));
-
-    // VPSie refuses every listing for a while: the command fails and prints VPSie's answer.
-    await sim.addFaults({ kind: "error", status: 500, path: "/apps/v2/k8s/cluster/all" });
-    const failed = await cli(["vpsie", "clusters"], withToken());
-    await sim.clearFaults();
-    expect(failed.code).not.toBe(0);
-    for (const args of [
-      ["history", "--output", "json", ...stackFlags()],
-      ["preview", ...stackFlags()],
-      ["vpsie", "nodes", "--cluster", DEMO_CLUSTER, "--output", "json"],
-      ["doctor", "--output", "json", "--kubeconfig", cluster.record.kubeconfig, ...stackFlags()],
-    ])
-      await cli(args, withToken());
-    await cli(["vpsie", "clusters"], withClient());
-    remember();
-
-    const core = cluster.kubeconfig.makeApiClient(CoreV1Api);
-    const written = [
-      JSON.stringify((await core.listEventForAllNamespaces()).items),
-      JSON.stringify((await core.listNamespacedConfigMap({ namespace: "kube-system" })).items),
-      JSON.stringify(
+  it(
+    "leaves none of them in logs, errors, arguments, files, or Kubernetes objects",
+    { timeout: 400_000 },
+    async () => {
+      expect(
         (
-          await cluster.kubeconfig
-            .makeApiClient(CoordinationV1Api)
-            .listNamespacedLease({ namespace: "kube-system" })
-        ).items,
-      ),
-    ];
-    const files = [
-      ...(await filesUnder(project.dir)).filter((f) => !f.includes("node_modules")),
-      ...(await filesUnder(project.workDir)),
-      ...(await filesUnder(project.backendDir)),
-    ];
-    const contents = await Promise.all(files.map(async (f) => ((await stat(f)).size < 50e6 ? text(f) : "")));
+          await cli(
+            ["scale", "--group", "general", "--add", "1", "--reason", "first node", ...stackFlags()],
+            withClient(),
+          )
+        ).code,
+      ).toBe(0);
 
-    // The search is not vacuous: the runs happened, logged at debug, and renewed their tokens.
-    expect(outputs.join("\n")).toMatch(/"level":"?(debug|20)/);
-    expect(files.some((f) => f.includes("history"))).toBe(true);
-    expect(issued.size).toBeGreaterThanOrEqual(3);
-    const haystacks: Array<[string, string]> = [
-      ["command output and logs", outputs.join("\n")],
-      ["process arguments", [...argv].join("\n")],
-      ["objects in Kubernetes", written.join("\n")],
-      ...files.map((f, i): [string, string] => [f, contents[i] ?? ""]),
-    ];
-    const secrets: Array<[string, string]> = [
-      ["the VPSie token", TOKEN],
-      ["the client secret", CLIENT.secret],
-      ["the passphrase", PASSPHRASE],
-      ...[...issued].map((t): [string, string] => ["an access token VPSie issued", t]),
-    ];
-    for (const [where, haystack] of haystacks)
-      for (const [what, secret] of secrets)
-        expect(haystack.includes(secret), `${what} in ${where}`).toBe(false);
-  });
+      const log = join(project.workDir, "run.log");
+      const run = spawn(
+        process.execPath,
+        [
+          join(repoRoot, "bin", "vpsie-autoscaler.js"),
+          "run",
+          "--kubeconfig",
+          cluster.record.kubeconfig,
+          ...stackFlags(),
+          "--scan-interval",
+          "2",
+          "--log-level",
+          "debug",
+          "--metrics-address",
+          "127.0.0.1:0",
+        ],
+        { stdio: ["ignore", openSync(log, "a"), openSync(log, "a")], env: withClient() },
+      );
+      try {
+        await eventually(
+          "run to lead",
+          async () => ((await text(log)).includes("became the leader") ? true : undefined),
+          60_000,
+        );
+        // Every token so far stops working: the next call is refused and the client logs in again.
+        remember();
+        sim.emulator.world.data.issuedTokens = {};
+        await deployWeb(cluster.kubeconfig);
+        await eventually(
+          "the scale-up to finish",
+          async () => ((await text(log)).includes("done: scale-up general 1 → 2") ? true : undefined),
+          90_000,
+        ).catch(async (e: Error) => {
+          throw new Error(`${e.message}; the run's log ends:\n${(await text(log)).slice(-3000)}`);
+        });
+        await new Promise((r) => setTimeout(r, 6_000)); // past one token lifetime: a renewal
+      } finally {
+        run.kill("SIGTERM");
+        await new Promise((r) => run.once("exit", r));
+      }
+      remember();
+      outputs.push(await text(log));
+
+      // VPSie refuses every listing for a while: the command fails and prints VPSie's answer.
+      await sim.addFaults({ kind: "error", status: 500, path: "/apps/v2/k8s/cluster/all" });
+      const failed = await cli(["vpsie", "clusters"], withToken());
+      await sim.clearFaults();
+      expect(failed.code).not.toBe(0);
+      for (const args of [
+        ["history", "--output", "json", ...stackFlags()],
+        ["preview", ...stackFlags()],
+        ["vpsie", "nodes", "--cluster", DEMO_CLUSTER, "--output", "json"],
+        ["doctor", "--output", "json", "--kubeconfig", cluster.record.kubeconfig, ...stackFlags()],
+      ])
+        await cli(args, withToken());
+      await cli(["vpsie", "clusters"], withClient());
+      remember();
+
+      const core = cluster.kubeconfig.makeApiClient(CoreV1Api);
+      const written = [
+        JSON.stringify((await core.listEventForAllNamespaces()).items),
+        JSON.stringify((await core.listNamespacedConfigMap({ namespace: "kube-system" })).items),
+        JSON.stringify(
+          (
+            await cluster.kubeconfig
+              .makeApiClient(CoordinationV1Api)
+              .listNamespacedLease({ namespace: "kube-system" })
+          ).items,
+        ),
+      ];
+      const files = [
+        ...(await filesUnder(project.dir)).filter((f) => !f.includes("node_modules")),
+        ...(await filesUnder(project.workDir)),
+        ...(await filesUnder(project.backendDir)),
+      ];
+      const contents = await Promise.all(
+        files.map(async (f) => ((await stat(f)).size < 50e6 ? text(f) : "")),
+      );
+
+      // The search is not vacuous: the runs happened, logged at debug, and renewed their tokens.
+      expect(outputs.join("\n")).toMatch(/"level":"?(debug|20)/);
+      expect(files.some((f) => f.includes("history"))).toBe(true);
+      expect(issued.size).toBeGreaterThanOrEqual(3);
+      const haystacks: Array<[string, string]> = [
+        ["command output and logs", outputs.join("\n")],
+        ["process arguments", [...argv].join("\n")],
+        ["objects in Kubernetes", written.join("\n")],
+        ...files.map((f, i): [string, string] => [f, contents[i] ?? ""]),
+      ];
+      const secrets: Array<[string, string]> = [
+        ["the VPSie token", TOKEN],
+        ["the client secret", CLIENT.secret],
+        ["the passphrase", PASSPHRASE],
+        ...[...issued].map((t): [string, string] => ["an access token VPSie issued", t]),
+      ];
+      for (const [where, haystack] of haystacks)
+        for (const [what, secret] of secrets)
+          expect(haystack.includes(secret), `${what} in ${where}`).toBe(false);
+    },
+  );
 });

@@ -48,7 +48,9 @@ describe("pulumi preview from the repository root", () => {
     expect(stdout).toContain(`vpsie-autoscaler-${stackName}`);
     // The stack, the node group and one node per member key, each by name.
     expect(stdout).toMatch(/\+ 4 to create/);
-    expect(stdout).toMatch(/\+ pulumi-nodejs:dynamic\/vpsie:NodeGroup: \(create\)[\s\S]*urn:[^\n]*::general\b/);
+    expect(stdout).toMatch(
+      /\+ pulumi-nodejs:dynamic\/vpsie:NodeGroup: \(create\)[\s\S]*urn:[^\n]*::general\b/,
+    );
     for (const key of ["general-7f3a", "general-b41c"]) expect(stdout).toMatch(new RegExp(`::${key}\\b`));
     expect(stdout).not.toContain("warning");
   });
