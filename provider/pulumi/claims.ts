@@ -2,12 +2,18 @@
  * Adding workers so that each add ends with exactly one worker of its own, many at a time.
  *
  * VPSie may answer an add with bare `true`, with the new node, or not at all (a lost answer). So every
- * add takes a listing of the cluster that completed before its request went out (its baseline), and
- * afterwards claims a worker that was not in it, that nobody in this process claimed, that is no
- * master, and whose VM has the group's size (one group per size in a cluster). One poller per cluster
- * lists the cluster for all adds waiting, so N concurrent adds cost N requests and a listing a second,
- * not N listings a second. A lost answer is never followed by a second add: the worker is looked for
- * all the same, and one that turns up later is adopted by reconciliation (scaler/controller).
+ * add takes a listing of the cluster that completed before its request went out (its baseline): the
+ * worker it makes cannot be in it. Afterwards it claims a worker that was not in it, that nobody in this
+ * process claimed, that is no master, and whose VM has the group's size (one group per size in a
+ * cluster). One poller per cluster lists the cluster for all adds waiting, and while adds are under way
+ * a new one takes the newest completed listing as its baseline, so N concurrent adds cost N requests
+ * and a listing a second, not N listings. An older baseline only widens the candidates to workers of
+ * the group's size that appeared meanwhile, and while this process's adds are under way no other update
+ * of the group can run (the stack's lock): the newest listing is forgotten when the last add ends, so
+ * the next update starts from a listing of its own and never takes a worker another process's update
+ * made. A lost answer is never followed by a second add: the worker is looked for all the same, and one
+ * that turns up later is adopted by reconciliation (scaler/controller). A group's size is looked up
+ * once per process (VPSie cannot change it).
  */
 import type { VpsieClient } from "../vpsie/client.js";
 import { VpsieError, VpsieOutcomeUnknownError } from "../vpsie/errors.js";
@@ -42,10 +48,20 @@ interface Waiter {
   reject: (err: Error) => void;
 }
 
+/** One listing of a cluster's workers; its keys are shared by every add that takes it as baseline. */
+interface Listing {
+  workers: Worker[];
+  keys: ReadonlySet<string>;
+}
+
 interface ClusterClaims {
   claimed: Set<string>;
   waiters: Set<Waiter>;
-  listing?: Promise<Worker[]>;
+  listing?: Promise<Listing>;
+  /** The newest listing that completed while adds were under way. */
+  latest?: Listing;
+  /** Adds under way, from their baseline to their claim. */
+  adding: number;
   polling: boolean;
 }
 
@@ -53,6 +69,7 @@ export class WorkerClaims {
   readonly #client: VpsieClient;
   readonly #timings: ClaimTimings;
   readonly #clusters = new Map<string, ClusterClaims>();
+  readonly #groupSizes = new Map<string, Promise<number>>();
 
   constructor(client: VpsieClient, timings: Partial<ClaimTimings> = {}) {
     this.#client = client;
@@ -62,18 +79,46 @@ export class WorkerClaims {
   #cluster(identifier: string): ClusterClaims {
     let claims = this.#clusters.get(identifier);
     if (!claims) {
-      claims = { claimed: new Set(), waiters: new Set(), polling: false };
+      claims = { claimed: new Set(), waiters: new Set(), adding: 0, polling: false };
       this.#clusters.set(identifier, claims);
     }
     return claims;
   }
 
   /** The listing under way (its answer is written before anything sent after it), or a new one. */
-  #list(cluster: string, claims: ClusterClaims): Promise<Worker[]> {
-    claims.listing ??= this.#client.listWorkers(cluster).finally(() => {
-      claims.listing = undefined;
-    });
+  #list(cluster: string, claims: ClusterClaims): Promise<Listing> {
+    claims.listing ??= this.#client
+      .listWorkers(cluster)
+      .then((workers) => {
+        const listing = { workers, keys: new Set(workers.map(workerKey)) };
+        if (claims.adding > 0) claims.latest = listing;
+        return listing;
+      })
+      .finally(() => {
+        claims.listing = undefined;
+      });
     return claims.listing;
+  }
+
+  /** A listing that completed before now: the newest one while adds are under way, else a new one. */
+  async #baseline(cluster: string, claims: ClusterClaims): Promise<Listing> {
+    return claims.latest ?? this.#list(cluster, claims);
+  }
+
+  /** The Kubernetes size of one of the cluster's node groups. */
+  groupSize(cluster: string, groupId: number): Promise<number> {
+    const key = `${cluster}/${groupId}`;
+    let size = this.#groupSizes.get(key);
+    if (!size) {
+      size = this.#client.listNodeGroups(cluster).then((groups) => {
+        const group = groups.find((g) => g.id === groupId);
+        if (!group) throw new VpsieError(`VPSie lists no node group ${groupId} in cluster ${cluster}`, false);
+        return group.kubeSizeId;
+      });
+      size.catch(() => this.#groupSizes.delete(key));
+      this.#groupSizes.set(key, size);
+    }
+    return size;
   }
 
   /**
@@ -82,7 +127,7 @@ export class WorkerClaims {
    */
   async adoptWorker(cluster: string, ref: WorkerRef, kubeSizeId: number): Promise<Worker> {
     const claims = this.#cluster(cluster);
-    const worker = (await this.#list(cluster, claims)).find((w) => isWorker(ref, w));
+    const worker = (await this.#list(cluster, claims)).workers.find((w) => isWorker(ref, w));
     if (!worker)
       throw new VpsieError(`the worker to adopt (${ref.hostname ?? workerKey(ref)}) is gone`, false);
     if (worker.role !== "worker" || worker.kubeSizeId !== kubeSizeId)
@@ -99,7 +144,21 @@ export class WorkerClaims {
     group: { name: string; groupId: number; kubeSizeId: number },
   ): Promise<Worker> {
     const claims = this.#cluster(cluster);
-    const baseline = new Set((await this.#list(cluster, claims)).map(workerKey));
+    claims.adding += 1;
+    try {
+      return await this.#add(cluster, claims, group);
+    } finally {
+      claims.adding -= 1;
+      if (claims.adding === 0) claims.latest = undefined;
+    }
+  }
+
+  async #add(
+    cluster: string,
+    claims: ClusterClaims,
+    group: { name: string; groupId: number; kubeSizeId: number },
+  ): Promise<Worker> {
+    const baseline = (await this.#baseline(cluster, claims)).keys;
     let expected: WorkerRef | undefined;
     let outcomeUnknown = false;
     try {
@@ -134,7 +193,7 @@ export class WorkerClaims {
     try {
       while (claims.waiters.size > 0) {
         const startedAt = Date.now();
-        const workers = await this.#list(cluster, claims).catch(() => undefined);
+        const workers = (await this.#list(cluster, claims).catch(() => undefined))?.workers;
         for (const waiter of [...claims.waiters].sort((a, b) => a.answeredAt - b.answeredAt)) {
           const found =
             workers && waiter.answeredAt <= startedAt ? this.#match(waiter, workers, claims) : undefined;

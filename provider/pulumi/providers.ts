@@ -8,8 +8,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { isDnsLabel } from "../names.js";
 import { VpsieClient } from "../vpsie/client.js";
-import { VpsieError } from "../vpsie/errors.js";
-import type { NodeGroup as VpsieNodeGroup } from "../vpsie/model.js";
 import { isWorker, type Worker, type WorkerRef } from "../vpsie/workers.js";
 import { WorkerClaims } from "./claims.js";
 
@@ -141,12 +139,6 @@ function nodeOutputs(inputs: NodeInputs, worker: Worker): NodeOutputs {
   };
 }
 
-async function groupOf(cluster: string, groupId: number): Promise<VpsieNodeGroup> {
-  const group = (await ctx().client.listNodeGroups(cluster)).find((g) => g.id === groupId);
-  if (!group) throw new VpsieError(`VPSie lists no node group ${groupId} in cluster ${cluster}`, false);
-  return group;
-}
-
 export const nodeGroupProvider: pulumi.dynamic.ResourceProvider = {
   async check(_olds, news: Partial<NodeGroupInputs>) {
     return { inputs: news, failures: checkNodeGroup(news) };
@@ -204,14 +196,14 @@ export const nodeProvider: pulumi.dynamic.ResourceProvider = {
     return diffNode(olds, news);
   },
   async create(inputs: NodeInputs) {
-    const group = await groupOf(inputs.clusterIdentifier, inputs.groupId);
     const { claims } = ctx();
+    const kubeSizeId = await claims.groupSize(inputs.clusterIdentifier, inputs.groupId);
     const worker = inputs.adopt
-      ? await claims.adoptWorker(inputs.clusterIdentifier, inputs.adopt, group.kubeSizeId)
+      ? await claims.adoptWorker(inputs.clusterIdentifier, inputs.adopt, kubeSizeId)
       : await claims.addWorker(inputs.clusterIdentifier, {
           name: inputs.groupName,
           groupId: inputs.groupId,
-          kubeSizeId: group.kubeSizeId,
+          kubeSizeId,
         });
     return { id: nodeResourceId(worker), outs: nodeOutputs(inputs, worker) };
   },

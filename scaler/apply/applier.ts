@@ -40,6 +40,9 @@ import { recoverStack, type RecoveryReport } from "./recovery.js";
 import type { ScalerMetrics } from "../observability/metrics.js";
 import { newNodeKey, type PublishStackConfig, readNodeGroups, writeMembers } from "./stackConfig.js";
 
+/** How many changed keys an update's message names before it summarises the rest. */
+const MESSAGE_KEYS = 10;
+
 export interface ScaleRequest {
   /** The node group; its stack has the same name. */
   group: string;
@@ -298,11 +301,16 @@ export class Applier {
           : plan.added.length === 0
             ? "scale-down"
             : "scale";
-    const changes = [
+    const changed = [
       ...plan.added.map((k) => `+${k}`),
       ...adoptedKeys.map((k) => `+${k}=${plan.adopted[k]?.hostname ?? "?"}`),
       ...plan.removed.map((k) => `-${k}`),
-    ].join(" ");
+    ];
+    // The history's list of resource changes names every key; the message stays readable in a table.
+    const changes =
+      changed.length > MESSAGE_KEYS
+        ? `${changed.slice(0, MESSAGE_KEYS).join(" ")} … ${changed.length - MESSAGE_KEYS} more`
+        : changed.join(" ");
     const message = `${kind} ${group.name} ${group.nodes.length} → ${plan.members.length} (${changes}): ${request.reason}${plan.note ? ` [${plan.note}]` : ""}`;
     await writeMembers(projectDir, group.name, group.name, plan.members, this.#options.publishStackConfig);
     const endTimer = this.#options.metrics?.updateDuration.startTimer({ group: group.name, kind });

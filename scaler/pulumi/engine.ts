@@ -32,6 +32,13 @@ const { LanguageRuntimeService } = fromSdk("./proto/language_grpc_pb.js") as {
 if (typeof LanguageServer !== "function")
   throw new Error("@pulumi/pulumi no longer has automation/server.js's LanguageServer: pin the SDK");
 
+/**
+ * Resource operations the engine runs at once. Its default (4 per CPU) would send a burst's creates
+ * ten at a time; they wait on VPSie, not on this machine, and the VPSie client's rate limit paces what
+ * reaches the API. Each one under way holds two gRPC calls in this process, so memory bounds it.
+ */
+const PARALLEL = { min: 32, max: 128 };
+
 /** The output of a failed `pulumi` run, for messages and classification. */
 export class PulumiCommandError extends Error {
   override name = "PulumiCommandError";
@@ -212,6 +219,8 @@ export async function runUpdate(engine: EngineOptions, request: UpdateRequest): 
     "--message",
     request.message,
     ...request.targets.flatMap((urn) => ["--target", urn]),
+    "--parallel",
+    String(Math.min(PARALLEL.max, Math.max(PARALLEL.min, request.targets.length))),
     `--client=127.0.0.1:${port}`,
     "--exec-kind",
     "auto.inline",
