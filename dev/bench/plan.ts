@@ -4,11 +4,11 @@
  * process so its peak RSS is its own. Prints a table and writes bench-results/plan.json.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { emptyTimers } from "../../scaler/decision/options.js";
 import { plan } from "../../scaler/decision/plan.js";
 import { benchGroups, benchNow, benchSnapshot } from "./generate.js";
+import { median, printTable, round1, writeResults } from "./report.js";
 
 /** Each size twice: with pending pods (the scale-up path), and settled (scale-down simulates its candidates). */
 const SIZES: Array<[nodes: number, pending: number]> = [
@@ -48,13 +48,12 @@ function measure(nodes: number, pending: number): Result {
     last = plan({ snapshot, groups, timers: emptyTimers(), now: benchNow, respectTimers: false });
     if (i > 0) times.push(performance.now() - started); // the first run warms the JIT
   }
-  times.sort((a, b) => a - b);
   return {
     nodes,
     pods: snapshot.pods.length,
     pending,
-    medianMs: Math.round((times[Math.floor(times.length / 2)] ?? 0) * 10) / 10,
-    maxMs: Math.round((times.at(-1) ?? 0) * 10) / 10,
+    medianMs: round1(median(times)),
+    maxMs: round1(Math.max(...times)),
     peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
     scaleUps: last?.scaleUp.reduce((n, s) => n + s.to - s.from, 0) ?? 0,
     scaleDowns: last?.scaleDown.length ?? 0,
@@ -71,13 +70,19 @@ if (process.argv[2] === "--one") {
       execFileSync(process.execPath, [self, "--one", String(nodes), String(pending)], { encoding: "utf8" }),
     ) as Result;
   });
-  const rows = results.map((r) =>
-    [r.nodes, r.pods, r.pending, r.medianMs, r.maxMs, r.peakRssMiB, r.scaleUps, r.scaleDowns].map(String),
+  printTable(
+    ["NODES", "PODS", "PENDING", "MEDIAN_MS", "MAX_MS", "PEAK_RSS_MIB", "NEW_NODES", "REMOVALS"],
+    results.map((r) => [
+      r.nodes,
+      r.pods,
+      r.pending,
+      r.medianMs,
+      r.maxMs,
+      r.peakRssMiB,
+      r.scaleUps,
+      r.scaleDowns,
+    ]),
   );
-  const header = ["NODES", "PODS", "PENDING", "MEDIAN_MS", "MAX_MS", "PEAK_RSS_MIB", "NEW_NODES", "REMOVALS"];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? "").length)));
-  for (const row of [header, ...rows])
-    process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ")}\n`);
   const largest = results.filter((r) => r.nodes === 1000);
   const maxMs = Math.max(...largest.map((r) => r.maxMs));
   const peak = Math.max(...largest.map((r) => r.peakRssMiB));
@@ -85,10 +90,6 @@ if (process.argv[2] === "--one") {
   process.stdout.write(
     `\n1,000 nodes × ${PODS_PER_NODE} pods: max ${maxMs} ms (target ≤ ${TARGET_MS}), peak RSS ${peak} MiB (target ≤ ${TARGET_RSS_MIB}): ${met ? "met" : "NOT MET"}\n`,
   );
-  mkdirSync("bench-results", { recursive: true });
-  writeFileSync(
-    "bench-results/plan.json",
-    `${JSON.stringify({ runs: RUNS, podsPerNode: PODS_PER_NODE, results, met }, null, 2)}\n`,
-  );
+  writeResults("plan", { runs: RUNS, podsPerNode: PODS_PER_NODE, results, met });
   if (!met) process.exitCode = 1;
 }
