@@ -9,7 +9,7 @@
  *   node dist/dev/bench/actions.js [--full] [--runs N] [--rate-limit PER_MINUTE] [--sizes 10,100] [--bursts 100]
  */
 import { spawn } from "node:child_process";
-import { readFile, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { defaultEmulatorConfig, parseEmulatorConfig } from "../emulator/config.js";
@@ -18,7 +18,7 @@ import { tempDir } from "../testing/tempDir.js";
 import { DEMO_CLUSTER, DEMO_TOKEN } from "../testing/emulator.js";
 import { prepareProjectDir, writeGroupStackConfig } from "../../scaler/apply/projectDir.js";
 import { repoRoot } from "../../scaler/tools/paths.js";
-import { median, printTable, round1, samplePss, writeResults } from "./report.js";
+import { imageNodeOptions, median, printTable, round1, samplePss, writeResults } from "./report.js";
 
 const TARGETS = {
   actionSecondsAt100: 5,
@@ -52,9 +52,6 @@ interface Measured {
   created: string[];
 }
 
-const dockerfile = await readFile(join(repoRoot, "Dockerfile"), "utf8");
-const nodeOptions = /NODE_OPTIONS=("[^"]*"|\S+)/.exec(dockerfile)?.[1]?.replaceAll('"', "") ?? "";
-
 const raw = structuredClone(defaultEmulatorConfig);
 for (const account of raw.accounts) account.workerLimit = 10_000;
 raw.behaviour = { provisionDelayMs: 0 };
@@ -62,7 +59,7 @@ const { emulator, url } = await startEmulator(parseEmulatorConfig(raw, "the benc
 const dir = await tempDir("bench-actions");
 const env = {
   ...process.env,
-  NODE_OPTIONS: nodeOptions,
+  NODE_OPTIONS: await imageNodeOptions(),
   VPSIE_API_URL: url,
   VPSIE_TOKEN: DEMO_TOKEN,
   VPSIE_API_RATE_LIMIT: flags["rate-limit"],
@@ -209,7 +206,7 @@ try {
     );
   }
   if (at(1000)) {
-    const ratio = round1((slower(at(1000)) / slower(at(10))) * 10) / 10;
+    const ratio = Math.round((slower(at(1000)) / slower(at(10))) * 100) / 100;
     check(
       `one-node action at 1,000 nodes ≤ ${TARGETS.actionSecondsAt1000} s`,
       `${slower(at(1000))} s`,
@@ -262,7 +259,7 @@ try {
   writeResults("actions", {
     runs,
     rateLimitPerMinute: Number(flags["rate-limit"]),
-    nodeOptions,
+    nodeOptions: env.NODE_OPTIONS,
     sizes: results,
     bursts: burstResults,
     checks,

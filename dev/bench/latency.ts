@@ -21,7 +21,7 @@ import { repoRoot } from "../../scaler/tools/paths.js";
 import { eventually, startCluster } from "../testing/cluster.js";
 import { DEMO_CLUSTER, DEMO_TOKEN, testEmulator } from "../testing/emulator.js";
 import { testProject } from "../testing/project.js";
-import { printTable, quantile, round1, samplePss, writeResults } from "./report.js";
+import { imageNodeOptions, printTable, quantile, round1, samplePss, writeResults } from "./report.js";
 
 const TARGETS = { p50Seconds: 5, p95Seconds: 10 };
 
@@ -39,7 +39,9 @@ const sim = await testEmulator((c) => {
   for (const account of c.accounts) account.workerLimit = 10_000;
   c.behaviour = { provisionDelayMs: 0 };
 });
-attachJoinHook(sim.emulator.world, cluster.record.kubeconfig, () => undefined);
+attachJoinHook(sim.emulator.world, cluster.record.kubeconfig, (line) => {
+  if (line.includes("giving up")) progress(line);
+});
 process.env.VPSIE_API_URL = sim.url;
 process.env.VPSIE_TOKEN = DEMO_TOKEN;
 process.env.VPSIE_API_RATE_LIMIT = "600";
@@ -73,8 +75,14 @@ try {
   });
   await eventually(
     `${nodes} nodes to join`,
-    async () => ((await core.listNode()).items.length >= nodes ? true : undefined),
-    120_000,
+    async () => {
+      const joined = (await core.listNode()).items.length;
+      if (joined >= nodes) return true;
+      progress(`  ${joined} of ${nodes} joined`);
+      await new Promise((r) => setTimeout(r, 5_000));
+      return undefined;
+    },
+    180_000,
   );
   progress(`filling the ${nodes} nodes …`);
   await cluster.kubeconfig.makeApiClient(AppsV1Api).createNamespacedDeployment({
@@ -118,7 +126,11 @@ try {
     ],
     {
       stdio: ["ignore", openSync(log, "a"), openSync(log, "a")],
-      env: { ...process.env, PULUMI_CONFIG_PASSPHRASE: project.engine.passphrase },
+      env: {
+        ...process.env,
+        NODE_OPTIONS: await imageNodeOptions(),
+        PULUMI_CONFIG_PASSPHRASE: project.engine.passphrase,
+      },
     },
   );
   const memory = samplePss(run.pid ?? 0, 200);

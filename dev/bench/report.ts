@@ -1,7 +1,9 @@
 /** What every benchmark shares: medians, a table for people, bench-results/<name>.json for scripts. */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { processTree } from "../testing/processes.js";
+import { join } from "node:path";
+import { repoRoot } from "../../scaler/tools/paths.js";
+import { processTree } from "../testing/processTree.js";
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -74,4 +76,10 @@ export function samplePss(pid: number, everyMs = 50) {
       byCommandMiB: Object.fromEntries(Object.entries(peak.byCommand).map(([c, kib]) => [c, mib(kib)])),
     }),
   };
+}
+
+/** The NODE_OPTIONS the image sets, so measured processes run as they do in the pod. */
+export async function imageNodeOptions(): Promise<string> {
+  const dockerfile = await readFile(join(repoRoot, "Dockerfile"), "utf8");
+  return /NODE_OPTIONS=("[^"]*"|\S+)/.exec(dockerfile)?.[1]?.replaceAll('"', "") ?? "";
 }
