@@ -31,6 +31,8 @@ export class LeaderElector {
   #timer?: NodeJS.Timeout;
   #leading = false;
   #lastRenewal = 0;
+  /** When the lease another replica holds runs out, as of the last read. */
+  #othersExpiry?: number;
   #stopped = false;
   #cycling?: Promise<void>;
 
@@ -67,9 +69,14 @@ export class LeaderElector {
     if (this.#leading && Date.now() - this.#lastRenewal > this.#o.renewDeadlineMs)
       this.#lose("the lease was not renewed in time");
     if (!this.#stopped) {
-      this.#timer = setTimeout(() => {
-        this.#cycling = this.#cycle();
-      }, this.#o.retryPeriodMs);
+      // A follower tries again the moment the holder's lease runs out, not up to a retry period later.
+      const untilExpiry = this.#othersExpiry === undefined ? Infinity : this.#othersExpiry - Date.now() + 1;
+      this.#timer = setTimeout(
+        () => {
+          this.#cycling = this.#cycle();
+        },
+        Math.max(0, Math.min(this.#o.retryPeriodMs, untilExpiry)),
+      );
     }
   }
 
@@ -111,9 +118,11 @@ export class LeaderElector {
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity ?? "";
     const renewed = spec.renewTime ? new Date(spec.renewTime).getTime() : 0;
-    const expired = renewed + (spec.leaseDurationSeconds ?? 0) * 1000 < Date.now();
-    if (holder !== identity && holder !== "" && !expired) {
+    const expiry = renewed + (spec.leaseDurationSeconds ?? 0) * 1000;
+    this.#othersExpiry = undefined;
+    if (holder !== identity && holder !== "" && expiry >= Date.now()) {
       if (this.#leading) this.#lose(`${holder} holds the lease`);
+      this.#othersExpiry = expiry;
       return false;
     }
     try {

@@ -7,7 +7,7 @@ import { attachJoinHook } from "../../dev/emulator/joinHook.js";
 import { Applier } from "../../scaler/apply/applier.js";
 import { selectProjectStack } from "../../scaler/pulumi/workspace.js";
 import { repoRoot } from "../../scaler/tools/paths.js";
-import { processTree } from "../../dev/testing/processes.js";
+import { processTree } from "../../dev/testing/processTree.js";
 import { deployWeb, webRunning } from "../../dev/testing/workload.js";
 import { eventually, startCluster, type TestCluster } from "../../dev/testing/cluster.js";
 import { DEMO_CLUSTER, GENERAL_GROUP, type TestEmulator, testEmulator } from "../../dev/testing/emulator.js";
@@ -110,7 +110,6 @@ describe("two replicas: the leader dies mid-update", () => {
       async () => ((await logOf(b.log)).includes("became the leader") ? true : undefined),
       30_000,
     );
-    expect(Date.now() - killed).toBeLessThan(6_000 + 3_000);
     // The leader kept its lease through an update longer than the lease: B led only after A died.
     const entries = async (log: string) =>
       (await logOf(log))
@@ -122,6 +121,9 @@ describe("two replicas: the leader dies mid-update", () => {
       (await entries(b.log)).find((e) => e.msg.startsWith("became the leader"))?.time ?? Number.NaN;
     expect(killed - updateStart).toBeGreaterThan(6_000);
     expect(tookOver).toBeGreaterThan(killed);
+    // Within the lease duration (6 s), plus one round trip to the API server: the lease was renewed
+    // before the kill and runs out at most 6 s after it.
+    expect(tookOver - killed).toBeLessThan(6_000 + 250);
 
     const messages = async () =>
       (await logOf(b.log))
