@@ -44,7 +44,12 @@ describe("the emulator's join hook, against the local control plane", () => {
 
     await client.deleteWorker(DEMO_CLUSTER, worker!.identifier!);
     await eventually("the Node to be deleted", async () =>
-      (await core.readNode({ name: worker!.hostname }).catch(() => "gone")) === "gone" ? true : undefined,
+      (await core.readNode({ name: worker!.hostname }).catch((err: Error & { code?: number }) => {
+        if (err.code === 404) return "gone";
+        throw err;
+      })) === "gone"
+        ? true
+        : undefined,
     );
   });
 });

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildWithoutEngine, type BuiltImage } from "../../dev/testing/dockerBuild.js";
 import { GENERAL_GROUP, type TestEmulator, testEmulator } from "../../dev/testing/emulator.js";
 import { tempDir } from "../../dev/testing/tempDir.js";
+import { repoRoot } from "../../scaler/tools/paths.js";
 
 const run = promisify(execFile);
 const BUILD_ARGS = { VERSION: "1.2.3-test", COMMIT: "c0ffee123456", BUILD_DATE: "2026-11-24T00:00:00Z" };
@@ -86,8 +87,21 @@ describe("the image, built from the Dockerfile without a container engine", () =
     for (const binary of ["pulumi", "pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs"])
       expect(await elfMachine(join(app, "pulumi", "bin", binary)), binary).toBe(X86_64);
     // (@pulumi/pulumi keeps its vendored TypeScript, which the scaler never loads: scaler/pulumi/leanSdk.ts.)
-    for (const dev of ["vitest", "eslint", "@pulumi/kubernetes", "dockerfile-ast", "node"])
-      expect(existsSync(join(app, "node_modules", dev)), dev).toBe(false);
+    // Every development dependency npm installs for development alone, as the lock marks it. The one
+    // exception is also a runtime dependency of @kubernetes/client-node and protobufjs.
+    const manifest = JSON.parse(await readFile(join(repoRoot, "package.json"), "utf8")) as {
+      devDependencies: Record<string, string>;
+    };
+    const lock = JSON.parse(await readFile(join(repoRoot, "package-lock.json"), "utf8")) as {
+      packages: Record<string, { dev?: boolean; devOptional?: boolean }>;
+    };
+    const names = Object.keys(manifest.devDependencies);
+    const devOnly = names.filter((name) => {
+      const entry = lock.packages[`node_modules/${name}`];
+      return entry?.dev === true || entry?.devOptional === true;
+    });
+    expect(names.filter((name) => !devOnly.includes(name))).toEqual(["@types/node"]);
+    for (const dev of devOnly) expect(existsSync(join(app, "node_modules", dev)), dev).toBe(false);
     expect(existsSync(join(app, "dist", "dev", "bench"))).toBe(false);
     expect(existsSync(join(app, "dist", "scaler", "cli", "main.js"))).toBe(true);
   });
