@@ -1,3 +1,4 @@
+import { helpText } from "../../scaler/cli/help.js";
 import { Command } from "commander";
 import { clusterDown, clusterStatus, clusterUp } from "../localcluster/controlPlane.js";
 import { resolveControlPlane } from "../toolchain/kube.js";
@@ -6,6 +7,17 @@ import { formatTable, type OutputFormat, outputOption } from "../../scaler/cli/o
 import { progressPrinter } from "../../scaler/cli/progress.js";
 
 const dirOption = ["--dir <dir>", "the cluster's directory: data, keys, kubeconfig, logs"] as const;
+
+const clusterHelp = (example: string) =>
+  helpText({
+    examples: [example],
+    environment: ["VPSIE_AUTOSCALER_CACHE, where `npm run tools` put the control plane's binaries"],
+    exitCodes: [
+      "0 success",
+      "1 failure, or (status) a part is not healthy",
+      "3 the control plane is not built: run `npm run tools`",
+    ],
+  });
 
 export function clusterCommand(): Command {
   const cluster = new Command("cluster").description(
@@ -18,6 +30,7 @@ export function clusterCommand(): Command {
     )
     .requiredOption(...dirOption)
     .option("--timeout <seconds>", "give up after this long", (v) => Number(v), 120)
+    .addHelpText("after", clusterHelp("vpsie-autoscaler cluster up --dir /tmp/vpsie-local"))
     .action(async (opts: { dir: string; timeout: number }) => {
       const up = await clusterUp(opts.dir, await resolveControlPlane(), progressPrinter(), {
         timeoutMs: opts.timeout * 1000,
@@ -30,6 +43,7 @@ export function clusterCommand(): Command {
       "stop every process of the control plane in DIR and free its ports; DIR can be removed afterwards",
     )
     .requiredOption(...dirOption)
+    .addHelpText("after", clusterHelp("vpsie-autoscaler cluster down --dir /tmp/vpsie-local"))
     .action(async (opts: { dir: string }) => {
       const progress = progressPrinter();
       const stopped = await clusterDown(opts.dir, progress);
@@ -40,6 +54,7 @@ export function clusterCommand(): Command {
     .description("show what runs in DIR and whether each part is healthy (exit 1 when not all are)")
     .requiredOption(...dirOption)
     .addOption(outputOption())
+    .addHelpText("after", clusterHelp("vpsie-autoscaler cluster status --dir /tmp/vpsie-local --output json"))
     .action(async (opts: { dir: string; output: OutputFormat }) => {
       const { record, components } = await clusterStatus(opts.dir);
       if (opts.output === "json")

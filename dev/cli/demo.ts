@@ -1,3 +1,4 @@
+import { helpText } from "../../scaler/cli/help.js";
 import { Command } from "commander";
 import { formatTable, type OutputFormat, outputOption } from "../../scaler/cli/output.js";
 import { progressPrinter } from "../../scaler/cli/progress.js";
@@ -12,6 +13,18 @@ export function demoCommand(): Command {
       "keep the cluster, emulator state and Pulumi state directory (stopped) and print where they are",
     )
     .addOption(outputOption())
+    .addHelpText(
+      "after",
+      helpText({
+        examples: ["vpsie-autoscaler demo", "vpsie-autoscaler demo --keep", "npm run demo -- --output json"],
+        environment: ["none: the demo starts its own control plane, emulator and state"],
+        exitCodes: [
+          "0 the demo ran",
+          "1 a step failed (the progress says which)",
+          "3 a tool is missing: run `npm run tools`",
+        ],
+      }),
+    )
     .action(async (opts: { keep?: boolean; output: OutputFormat }) => {
       const { runDemo } = await import("../demo/demo.js");
       const { history } = await runDemo(progressPrinter(), Boolean(opts.keep));

@@ -1,3 +1,4 @@
+import { helpText } from "../../scaler/cli/help.js";
 import { Command } from "commander";
 import { ensureControlPlane, resolveControlPlane } from "../toolchain/kube.js";
 import { linkIntoCheckout } from "../toolchain/link.js";
@@ -13,6 +14,16 @@ export function toolsCommand(): Command {
     )
     .option("--check", "only report what is found; build nothing")
     .addOption(outputOption())
+    .addHelpText(
+      "after",
+      helpText({
+        examples: ["npm run tools", "vpsie-autoscaler tools --check --output json"],
+        environment: [
+          "VPSIE_AUTOSCALER_CACHE (default ~/.cache/vpsie-autoscaler), GOPROXY, GOCACHE, GOMODCACHE",
+        ],
+        exitCodes: ["0 every tool found or built", "1 a build failed", "3 a tool is missing (--check)"],
+      }),
+    )
     .action(async (opts: { check?: boolean; output: OutputFormat }) => {
       const progress = progressPrinter();
       const pulumi = opts.check ? await resolvePulumi() : await ensurePulumi(progress);

@@ -1,3 +1,4 @@
+import { helpText } from "../../scaler/cli/help.js";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { EmulatorConfigError, loadEmulatorConfig } from "../emulator/config.js";
 import { startEmulator } from "../emulator/server.js";
@@ -43,6 +44,20 @@ export function vpsieSimCommand(): Command {
     .option(
       "--realistic-timings",
       "provision workers in 60–120 s and let their nodes join 30–60 s later (default: 2 s, at once)",
+    )
+    .addHelpText(
+      "after",
+      helpText({
+        examples: [
+          "vpsie-autoscaler vpsie-sim --port 8788",
+          "vpsie-autoscaler vpsie-sim --port 0 --profile evidence --realistic-timings --state sim.json",
+          "vpsie-autoscaler vpsie-sim --kubeconfig /tmp/vpsie-local/kubeconfig",
+        ],
+        environment: [
+          "none: accounts and tokens come from --config (default: the demo account, token demo-token)",
+        ],
+        exitCodes: ["0 stopped by SIGTERM or SIGINT", "2 bad flags or configuration"],
+      }),
     )
     .action(
       async (opts: {

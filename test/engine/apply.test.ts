@@ -198,6 +198,21 @@ describe("the apply layer: every scale action is a Pulumi update", () => {
     const preview = await runCli(["preview", "--group", "large", ...flags], env);
     expect(preview.code).toBe(0);
     expect(preview.stdout).toMatch(/Previewing update \(large\)/);
+    // For scripts: a group a person declared with one member, not applied yet.
+    await project.writeGroup(group("pending", 2, { nodes: ["pending-a1b2"] }));
+    const planned = await runCli(["preview", "--group", "pending", "--output", "json", ...flags], env);
+    expect(planned.code, planned.stderr).toBe(0);
+    const [only, ...others] = JSON.parse(planned.stdout) as Array<{
+      group: string;
+      changeSummary: Record<string, number>;
+      steps: Array<{ op: string; urn: string; type: string }>;
+    }>;
+    expect(others).toEqual([]);
+    expect(only?.group).toBe("pending");
+    expect(only?.changeSummary.create).toBeGreaterThanOrEqual(2);
+    expect(only?.steps).toContainEqual(
+      expect.objectContaining({ op: "create", urn: expect.stringMatching(/pending-a1b2$/) as unknown }),
+    );
     const noPassphrase = await runCli(["history", ...flags], { ...env, PULUMI_CONFIG_PASSPHRASE: undefined });
     expect(noPassphrase.code).toBe(2);
     expect(noPassphrase.stderr).toMatch(/set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE/);

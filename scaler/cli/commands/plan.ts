@@ -7,6 +7,7 @@ import { EXPANDERS, type ExpanderName, emptyTimers, type TimersState } from "../
 import { plan, type Plan } from "../../decision/plan.js";
 import { seededRandom } from "../../decision/random.js";
 import { formatTable, type OutputFormat, outputOption } from "../output.js";
+import { helpText } from "../help.js";
 import { UsageError } from "../usageError.js";
 
 function parseExpanders(value: string): ExpanderName[] {
@@ -155,6 +156,18 @@ export function planCommand(): Command {
     )
     .option("--now <time>", "plan as of this time (ISO 8601; default: now)", parseInstant)
     .option("--seed <n>", "seed for the random expander and tie-breaks", (v) => Number.parseInt(v, 10))
+    .addHelpText(
+      "after",
+      helpText({
+        examples: [
+          "kubectl get nodes,pods,pdb -A -o json > snapshot.json",
+          "vpsie-autoscaler plan --snapshot snapshot.json --groups groups.yaml",
+          "vpsie-autoscaler plan --snapshot snapshot.json --groups groups.yaml --expander priority,least-waste --output json",
+          "vpsie-autoscaler plan --snapshot snapshot.json --groups groups.yaml --respect-timers timers.json --now 2026-12-01T10:00:00Z",
+        ],
+        environment: ["none: plan reads only its files"],
+      }),
+    )
     .action(
       async (opts: {
         snapshot: string;

@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { LOG_LEVELS, type LogLevel } from "../../log/logger.js";
+import { helpText } from "../help.js";
 import { UsageError } from "../usageError.js";
 import { addStackOptions, engine, type StackFlags } from "./stacks.js";
 
@@ -62,6 +63,26 @@ export function runCommand(): Command {
         new Option("--log-level <level>", "the least severe log lines written")
           .choices([...LOG_LEVELS])
           .default("info"),
+      )
+      .addHelpText(
+        "after",
+        helpText({
+          examples: [
+            "vpsie-autoscaler run --kubeconfig ~/.kube/config --project-dir . --scan-interval 10",
+            "vpsie-autoscaler run --config /etc/vpsie-autoscaler/config.yaml --log-level debug",
+            "vpsie-autoscaler run --stack-configmap kube-system/vpsie-autoscaler-stacks --intent-configmap kube-system/vpsie-autoscaler-intents",
+          ],
+          environment: [
+            "VPSIE_API_URL, VPSIE_TOKEN or VPSIE_CLIENT_ID and VPSIE_CLIENT_SECRET, VPSIE_API_RATE_LIMIT (requests a minute)",
+            "PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE, VPSIE_AUTOSCALER_WORK_DIR",
+            "KUBECONFIG, or the in-cluster service account",
+          ],
+          exitCodes: [
+            "0 stopped by SIGTERM or SIGINT after the actions under way finished",
+            "1 failure",
+            "2 bad flags or configuration (nothing was done)",
+          ],
+        }),
       ),
   ).action(
     async (

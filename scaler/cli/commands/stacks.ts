@@ -8,7 +8,12 @@ import { resolvePulumi } from "../../tools/pulumi.js";
 import { repoRoot } from "../../tools/paths.js";
 import { formatTable, type OutputFormat, outputOption } from "../output.js";
 import { progressPrinter } from "../progress.js";
+import { helpText } from "../help.js";
 import { UsageError } from "../usageError.js";
+
+const VPSIE = "VPSIE_API_URL, VPSIE_TOKEN or VPSIE_CLIENT_ID and VPSIE_CLIENT_SECRET";
+const PULUMI =
+  "PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE, VPSIE_AUTOSCALER_WORK_DIR";
 
 export interface StackFlags {
   projectDir: string;
@@ -97,7 +102,24 @@ export function scaleCommand(): Command {
       .option("--add <n>", "nodes to add", count, 0)
       .option("--remove <keys...>", "member keys to remove", [])
       .requiredOption("--reason <text>", "why, for the stack history")
-      .addOption(outputOption()),
+      .addOption(outputOption())
+      .addHelpText(
+        "after",
+        helpText({
+          examples: [
+            'vpsie-autoscaler scale --group general --add 2 --reason "batch jobs tonight"',
+            'vpsie-autoscaler scale --group general --remove general-9f2c --reason "replacing a bad node"',
+            "vpsie-autoscaler scale --group general --add 1 --reason test --output json",
+          ],
+          environment: [VPSIE, PULUMI],
+          exitCodes: [
+            "0 applied, or nothing to apply (the output says why)",
+            "1 the update failed or a person's lock outlasted the wait",
+            "2 bad flags or stack config (nothing was applied)",
+            "4 the VPSie API refused or failed the request",
+          ],
+        }),
+      ),
   ).action(
     async (
       opts: StackFlags & {
@@ -142,7 +164,17 @@ export function historyCommand(): Command {
       )
       .option("--group <name>", "only this node group")
       .option("--limit <n>", "entries per group", count, 20)
-      .addOption(outputOption()),
+      .addOption(outputOption())
+      .addHelpText(
+        "after",
+        helpText({
+          examples: [
+            "vpsie-autoscaler history",
+            "vpsie-autoscaler history --group general --limit 5 --output json",
+          ],
+          environment: [PULUMI],
+        }),
+      ),
   ).action(async (opts: StackFlags & { group?: string; limit: number; output: OutputFormat }) => {
     const { selectProjectStack } = await import("../../pulumi/workspace.js");
     const settings = await engine(opts);
@@ -181,15 +213,37 @@ export function previewCommand(): Command {
   return addStackOptions(
     new Command("preview")
       .description("the diff each node group's stack would apply now")
-      .option("--group <name>", "only this node group"),
-  ).action(async (opts: StackFlags & { group?: string }) => {
+      .option("--group <name>", "only this node group")
+      .addOption(outputOption())
+      .addHelpText(
+        "after",
+        helpText({
+          examples: ["vpsie-autoscaler preview", "vpsie-autoscaler preview --group general --output json"],
+          environment: [VPSIE, PULUMI],
+        }),
+      ),
+  ).action(async (opts: StackFlags & { group?: string; output: OutputFormat }) => {
     const { selectProjectStack } = await import("../../pulumi/workspace.js");
     const { hostProviders } = await import("../../pulumi/hostedProviders.js");
     const settings = await engine(opts);
     const env = await hostProviders(settings.projectDir);
+    const previews = [];
     for (const group of await groupsOf(settings.projectDir, opts.group)) {
       const stack = await selectProjectStack({ ...settings, stackName: group, env });
-      await stack.preview({ diff: true, onOutput: (text) => process.stdout.write(text) });
+      if (opts.output !== "json") {
+        await stack.preview({ diff: true, onOutput: (text) => process.stdout.write(text) });
+        continue;
+      }
+      // For scripts: each step the engine would take, with the properties that change.
+      const steps: Array<{ op: string; urn: string; type: string; diffs: string[] }> = [];
+      const result = await stack.preview({
+        onEvent: (event) => {
+          const m = event.resourcePreEvent?.metadata;
+          if (m) steps.push({ op: m.op, urn: m.urn, type: m.type, diffs: m.diffs ?? [] });
+        },
+      });
+      previews.push({ group, changeSummary: result.changeSummary, steps });
     }
+    if (opts.output === "json") process.stdout.write(`${JSON.stringify(previews, null, 2)}\n`);
   });
 }

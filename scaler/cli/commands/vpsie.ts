@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { VpsieClient } from "../../../provider/vpsie/client.js";
+import { helpText } from "../help.js";
 import { formatTable, type OutputFormat, outputOption } from "../output.js";
 import { UsageError } from "../usageError.js";
 
@@ -24,6 +25,18 @@ function print<T>(output: OutputFormat, rows: T[], columns: Array<[string, (row:
   );
 }
 
+const vpsieHelp = (example: string) =>
+  helpText({
+    examples: [example],
+    environment: ["VPSIE_API_URL, VPSIE_TOKEN or VPSIE_CLIENT_ID and VPSIE_CLIENT_SECRET"],
+    exitCodes: [
+      "0 success",
+      "1 failure",
+      "2 bad flags or no credentials",
+      "4 the VPSie API refused or failed the request (its message is printed)",
+    ],
+  });
+
 export function vpsieCommand(): Command {
   const vpsie = new Command("vpsie").description(
     "read VPSie's managed Kubernetes (VPSIE_API_URL, and VPSIE_TOKEN or VPSIE_CLIENT_ID with VPSIE_CLIENT_SECRET)",
@@ -32,6 +45,7 @@ export function vpsieCommand(): Command {
     .command("clusters")
     .description("list the account's Kubernetes clusters")
     .addOption(outputOption())
+    .addHelpText("after", vpsieHelp("vpsie-autoscaler vpsie clusters --output json"))
     .action(async (opts: { output: OutputFormat }) => {
       print(opts.output, await client().listClusters(), [
         ["IDENTIFIER", (c) => c.identifier],
@@ -46,6 +60,10 @@ export function vpsieCommand(): Command {
     .description("list the node groups of a cluster")
     .requiredOption("--cluster <id>", "cluster identifier (uuid)")
     .addOption(outputOption())
+    .addHelpText(
+      "after",
+      vpsieHelp("vpsie-autoscaler vpsie groups --cluster 6f1c9e52-3b0e-4d8a-9a55-1f2d3c4b5a69"),
+    )
     .action(async (opts: { cluster: string; output: OutputFormat }) => {
       print(opts.output, await client().listNodeGroups(opts.cluster), [
         ["ID", (g) => g.id],
@@ -62,6 +80,10 @@ export function vpsieCommand(): Command {
     .description("list the nodes of a cluster")
     .requiredOption("--cluster <id>", "cluster identifier (uuid)")
     .addOption(outputOption())
+    .addHelpText(
+      "after",
+      vpsieHelp("vpsie-autoscaler vpsie nodes --cluster 6f1c9e52-3b0e-4d8a-9a55-1f2d3c4b5a69 --output json"),
+    )
     .action(async (opts: { cluster: string; output: OutputFormat }) => {
       const cluster = await client().getCluster(opts.cluster);
       if (!cluster)
@@ -81,6 +103,7 @@ export function vpsieCommand(): Command {
     .description("list the Kubernetes sizes of a datacenter, with prices")
     .requiredOption("--dc <id>", "datacenter identifier")
     .addOption(outputOption())
+    .addHelpText("after", vpsieHelp("vpsie-autoscaler vpsie offers --dc hel1-6c2a0c5e"))
     .action(async (opts: { dc: string; output: OutputFormat }) => {
       print(opts.output, await client().listOffers(opts.dc), [
         ["ID", (o) => o.id],
