@@ -15,6 +15,7 @@ import {
 import type { ClusterSource } from "../controller/ports.js";
 import { nodeFromKubernetes, pdbFromKubernetes, podFromKubernetes } from "../decision/fromKubernetes.js";
 import type { Node, Pod, PodDisruptionBudget, Snapshot } from "../decision/types.js";
+import { trimForPlanning } from "./trim.js";
 
 type Cache = Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
 
@@ -68,6 +69,8 @@ export class InformerClusterSource implements ClusterSource {
       ),
     ];
     for (const w of this.#watched) {
+      for (const verb of ["add", "update"] as const)
+        w.informer.on(verb, (object) => void trimForPlanning(w.kind, object));
       if (w.kind === "Pod") {
         for (const verb of ["add", "update"] as const) {
           w.informer.on(verb, (object) => {
