@@ -10,15 +10,14 @@
  *   node dist/dev/bench/latency.js [--nodes N] [--samples N]
  */
 import { spawn } from "node:child_process";
-import { openSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { AppsV1Api, CoreV1Api, Watch, type V1Pod } from "@kubernetes/client-node";
 import { attachJoinHook } from "../emulator/joinHook.js";
 import { Applier } from "../../scaler/apply/applier.js";
-import { repoRoot } from "../../scaler/tools/paths.js";
 import { eventually, startCluster } from "../testing/cluster.js";
+import { spawnCliToLog } from "../testing/cli.js";
 import { DEMO_CLUSTER, DEMO_TOKEN, testEmulator } from "../testing/emulator.js";
 import { testProject } from "../testing/project.js";
 import { imageNodeOptions, printTable, quantile, round1, samplePss, writeResults } from "./report.js";
@@ -108,29 +107,13 @@ try {
 
   const log = join(project.workDir, "run.log");
   progress(`starting vpsie-autoscaler run (log: ${log}) …`);
-  run = spawn(
-    process.execPath,
-    [
-      join(repoRoot, "bin", "vpsie-autoscaler.js"),
-      "run",
-      "--kubeconfig",
-      cluster.record.kubeconfig,
-      "--project-dir",
-      project.dir,
-      "--work-dir",
-      project.workDir,
-      "--backend",
-      project.engine.backendUrl,
-      "--metrics-address",
-      "127.0.0.1:0",
-    ],
+  run = spawnCliToLog(
+    ["run", "--kubeconfig", cluster.record.kubeconfig, ...project.flags, "--metrics-address", "127.0.0.1:0"],
+    log,
     {
-      stdio: ["ignore", openSync(log, "a"), openSync(log, "a")],
-      env: {
-        ...process.env,
-        NODE_OPTIONS: await imageNodeOptions(),
-        PULUMI_CONFIG_PASSPHRASE: project.engine.passphrase,
-      },
+      ...process.env,
+      NODE_OPTIONS: await imageNodeOptions(),
+      PULUMI_CONFIG_PASSPHRASE: project.engine.passphrase,
     },
   );
   const memory = samplePss(run.pid ?? 0, 200);

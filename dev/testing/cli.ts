@@ -1,4 +1,5 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { openSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { repoRoot } from "../../scaler/tools/paths.js";
@@ -19,6 +20,20 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): Pr
       resolve({ code: typeof code === "number" ? code : 1, stdout, stderr });
     });
   });
+}
+
+/**
+ * Starts the built CLI (or another build's, `bin`) with its output appended to a log file, as a pod's
+ * would be collected.
+ */
+export function spawnCliToLog(
+  args: string[],
+  log: string,
+  env: NodeJS.ProcessEnv = process.env,
+  bin = BIN,
+): ChildProcess {
+  const fd = openSync(log, "a");
+  return spawn(process.execPath, [bin, ...args], { stdio: ["ignore", fd, fd], env });
 }
 
 /** Starts a long-running CLI command and waits for a line of its output that matches. */

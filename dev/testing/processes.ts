@@ -11,7 +11,7 @@ import { processTree } from "./processTree.js";
  * cluster is slowed meanwhile, so the update cannot finish first.
  */
 export async function scaleAndKill(options: {
-  project: { dir: string; workDir: string; engine: { backendUrl: string; passphrase: string } };
+  project: { flags: string[]; engine: { passphrase: string } };
   sim: TestEmulator;
   group: string;
   add: number;
@@ -33,12 +33,7 @@ export async function scaleAndKill(options: {
       String(options.add),
       "--reason",
       options.reason,
-      "--project-dir",
-      project.dir,
-      "--work-dir",
-      project.workDir,
-      "--backend",
-      project.engine.backendUrl,
+      ...project.flags,
     ],
     {
       detached: true,

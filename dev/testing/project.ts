@@ -17,6 +17,8 @@ export interface TestProject {
     passphrase: string;
     tools: Awaited<ReturnType<typeof resolvePulumi>>;
   };
+  /** The CLI flags that point a command at this project, its work directory and its state. */
+  flags: string[];
   writeGroup: (group: Record<string, unknown>) => Promise<string>;
   remove: () => Promise<void>;
 }
@@ -32,17 +34,19 @@ export async function testProject(name: string, backendUrl?: string): Promise<Te
   const backendDir = join(root.path, "state");
   await prepareProjectDir(dir);
   await mkdir(backendDir, { recursive: true });
+  const url = backendUrl ?? `file://${backendDir}`;
   return {
     dir,
     workDir,
     backendDir,
     engine: {
       projectDir: dir,
-      backendUrl: backendUrl ?? `file://${backendDir}`,
+      backendUrl: url,
       ...applierDirs(workDir),
       passphrase: "test-passphrase",
       tools: await resolvePulumi(),
     },
+    flags: ["--project-dir", dir, "--work-dir", workDir, "--backend", url],
     writeGroup: (group) => writeGroupStackConfig(dir, group as Record<string, unknown> & { name: string }),
     remove: () => root.remove(),
   };

@@ -53,27 +53,13 @@ describe("vpsie-autoscaler doctor, read-only, against the emulator and a real AP
       });
 
       const doctor = (env: Record<string, string> = {}, args: string[] = []) =>
-        runCli(
-          [
-            "doctor",
-            "--project-dir",
-            project.dir,
-            "--work-dir",
-            project.workDir,
-            "--backend",
-            project.engine.backendUrl,
-            "--kubeconfig",
-            cluster.record.kubeconfig,
-            ...args,
-          ],
-          {
-            ...process.env,
-            VPSIE_API_URL: sim.url,
-            VPSIE_TOKEN: "demo-token",
-            PULUMI_CONFIG_PASSPHRASE: project.engine.passphrase,
-            ...env,
-          },
-        );
+        runCli(["doctor", ...project.flags, "--kubeconfig", cluster.record.kubeconfig, ...args], {
+          ...process.env,
+          VPSIE_API_URL: sim.url,
+          VPSIE_TOKEN: "demo-token",
+          PULUMI_CONFIG_PASSPHRASE: project.engine.passphrase,
+          ...env,
+        });
       const finding = (report: DoctorReport, check: string) => report.findings.find((f) => f.check === check);
 
       it("finds nothing blocking, reports the API's shapes, and changes nothing", async () => {

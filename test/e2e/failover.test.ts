@@ -1,15 +1,14 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { openSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { attachJoinHook } from "../../dev/emulator/joinHook.js";
 import { Applier } from "../../scaler/apply/applier.js";
 import { selectProjectStack } from "../../scaler/pulumi/workspace.js";
-import { repoRoot } from "../../scaler/tools/paths.js";
 import { processTree } from "../../dev/testing/processTree.js";
 import { deployWeb, webRunning } from "../../dev/testing/workload.js";
 import { eventually, startCluster, type TestCluster } from "../../dev/testing/cluster.js";
+import { spawnCliToLog } from "../../dev/testing/cli.js";
 import { DEMO_CLUSTER, GENERAL_GROUP, type TestEmulator, testEmulator } from "../../dev/testing/emulator.js";
 import { testProject, type TestProject } from "../../dev/testing/project.js";
 
@@ -46,20 +45,12 @@ describe("two replicas: the leader dies mid-update", () => {
 
   const start = (name: string) => {
     const log = join(project.workDir, `${name}.log`);
-    const fd = openSync(log, "a");
-    const child = spawn(
-      process.execPath,
+    const child = spawnCliToLog(
       [
-        join(repoRoot, "bin", "vpsie-autoscaler.js"),
         "run",
         "--kubeconfig",
         cluster.record.kubeconfig,
-        "--project-dir",
-        project.dir,
-        "--work-dir",
-        project.workDir,
-        "--backend",
-        project.engine.backendUrl,
+        ...project.flags,
         "--scan-interval",
         "2",
         "--lease-duration",
@@ -67,10 +58,8 @@ describe("two replicas: the leader dies mid-update", () => {
         "--metrics-address",
         "127.0.0.1:0",
       ],
-      {
-        stdio: ["ignore", fd, fd],
-        env: { ...process.env, PULUMI_CONFIG_PASSPHRASE: project.engine.passphrase },
-      },
+      log,
+      { ...process.env, PULUMI_CONFIG_PASSPHRASE: project.engine.passphrase },
     );
     replicas.push({ child, log });
     return { child, log };

@@ -1,18 +1,15 @@
-import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { openSync } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { CoordinationV1Api, CoreV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { attachJoinHook } from "../../dev/emulator/joinHook.js";
-import { runCli } from "../../dev/testing/cli.js";
+import { runCli, spawnCliToLog } from "../../dev/testing/cli.js";
 import { filesUnder, readText as text } from "../../dev/testing/files.js";
 import { eventually, startCluster, type TestCluster } from "../../dev/testing/cluster.js";
 import { DEMO_CLUSTER, GENERAL_GROUP, type TestEmulator, testEmulator } from "../../dev/testing/emulator.js";
 import { testProject, type TestProject } from "../../dev/testing/project.js";
 import { deployWeb } from "../../dev/testing/workload.js";
-import { repoRoot } from "../../scaler/tools/paths.js";
 
 const TOKEN = `tok-${randomUUID()}`;
 const CLIENT = { id: "secrets-client", secret: `sec-${randomUUID()}` };
@@ -51,14 +48,6 @@ describe("secrets stay secret in real runs", () => {
     VPSIE_TOKEN: TOKEN,
     PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
   });
-  const stackFlags = () => [
-    "--project-dir",
-    project.dir,
-    "--work-dir",
-    project.workDir,
-    "--backend",
-    project.engine.backendUrl,
-  ];
   const cli = async (args: string[], env: NodeJS.ProcessEnv) => {
     const result = await runCli(args, env);
     outputs.push(`$ ${args.join(" ")}\n${result.stdout}\n${result.stderr}`);
@@ -99,21 +88,19 @@ describe("secrets stay secret in real runs", () => {
       expect(
         (
           await cli(
-            ["scale", "--group", "general", "--add", "1", "--reason", "first node", ...stackFlags()],
+            ["scale", "--group", "general", "--add", "1", "--reason", "first node", ...project.flags],
             withClient(),
           )
         ).code,
       ).toBe(0);
 
       const log = join(project.workDir, "run.log");
-      const run = spawn(
-        process.execPath,
+      const run = spawnCliToLog(
         [
-          join(repoRoot, "bin", "vpsie-autoscaler.js"),
           "run",
           "--kubeconfig",
           cluster.record.kubeconfig,
-          ...stackFlags(),
+          ...project.flags,
           "--scan-interval",
           "2",
           "--log-level",
@@ -121,7 +108,8 @@ describe("secrets stay secret in real runs", () => {
           "--metrics-address",
           "127.0.0.1:0",
         ],
-        { stdio: ["ignore", openSync(log, "a"), openSync(log, "a")], env: withClient() },
+        log,
+        withClient(),
       );
       try {
         await eventually(
@@ -154,10 +142,10 @@ describe("secrets stay secret in real runs", () => {
       await sim.clearFaults();
       expect(failed.code).not.toBe(0);
       for (const args of [
-        ["history", "--output", "json", ...stackFlags()],
-        ["preview", ...stackFlags()],
+        ["history", "--output", "json", ...project.flags],
+        ["preview", ...project.flags],
         ["vpsie", "nodes", "--cluster", DEMO_CLUSTER, "--output", "json"],
-        ["doctor", "--output", "json", "--kubeconfig", cluster.record.kubeconfig, ...stackFlags()],
+        ["doctor", "--output", "json", "--kubeconfig", cluster.record.kubeconfig, ...project.flags],
       ])
         await cli(args, withToken());
       await cli(["vpsie", "clusters"], withClient());

@@ -165,14 +165,7 @@ describe("the apply layer: every scale action is a Pulumi update", () => {
   });
 
   it("shows each update's time, kind, result, changes and reason with `history`, and the pending diff with `preview`", async () => {
-    const flags = [
-      "--project-dir",
-      project.dir,
-      "--work-dir",
-      project.workDir,
-      "--backend",
-      project.engine.backendUrl,
-    ];
+    const flags = project.flags;
     const env = { ...process.env, PULUMI_CONFIG_PASSPHRASE: project.engine.passphrase };
     const json = await runCli(
       ["history", "--group", "general", "--limit", "3", "--output", "json", ...flags],
