@@ -6,7 +6,7 @@
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { schedule as cronSchedule, type ScheduledTask } from "node-cron";
 import type { VpsieClient } from "../../provider/vpsie/client.js";
-import type { PlannerOptions } from "../decision/options.js";
+import { defaultPlannerOptions, type PlannerOptions } from "../decision/options.js";
 import type { Plan } from "../decision/plan.js";
 import { KubernetesEvents } from "../kubernetes/events.js";
 import { InformerClusterSource } from "../kubernetes/informers.js";
@@ -65,6 +65,7 @@ export class Scaler {
       clock,
       log,
       metrics: options.metrics,
+      planner: { ...defaultPlannerOptions, ...options.planner },
     });
     this.actuator = new Actuator({
       apply: options.apply,

@@ -4,12 +4,15 @@
  * deduplicated over 5 minutes as cluster-autoscaler does; Prometheus metrics under cluster-autoscaler's
  * names; and the status document. It reads the reasons' kinds, never their text.
  */
+import { stringify } from "yaml";
 import { VpsieError } from "../../provider/vpsie/errors.js";
+import type { PlannerOptions } from "../decision/options.js";
 import type { Plan } from "../decision/plan.js";
 import { isScaleDownBlocked, type UnremovableReason } from "../decision/reasons.js";
 import type { NodeGroup, Snapshot } from "../decision/types.js";
 import type { ScalerMetrics } from "../observability/metrics.js";
 import type { ActionOutcome } from "./actuator.js";
+import { buildStatus, type ClusterAutoscalerStatus } from "./caStatus.js";
 import type { Clock, EventRecorder, InvolvedObject, Log, StatusWriter } from "./ports.js";
 
 const DEDUP_MS = 5 * 60_000;
@@ -20,6 +23,8 @@ export interface ReporterOptions {
   clock: Clock;
   log: Log;
   metrics?: ScalerMetrics;
+  /** The planner's settings the status reads: when a node counts as starting, or as long unregistered. */
+  planner: Pick<PlannerOptions, "maxNodeStartupTimeMs" | "maxNodeProvisionTimeMs">;
 }
 
 /** cluster-autoscaler's failed_scale_ups_total reasons. */
@@ -32,6 +37,7 @@ export function scaleUpFailure(error: Error): ScaleUpFailure {
 export class Reporter {
   readonly #o: ReporterOptions;
   readonly #recent = new Map<string, number>();
+  #lastStatus?: ClusterAutoscalerStatus;
 
   constructor(options: ReporterOptions) {
     this.#o = options;
@@ -104,7 +110,7 @@ export class Reporter {
         `pod didn't trigger scale-up: ${why}`,
       );
     }
-    await this.#status(plan, groups, sizes);
+    await this.#status(plan, snapshot, groups);
   }
 
   /** An action's end: its event and its metrics. */
@@ -154,28 +160,21 @@ export class Reporter {
     }
   }
 
-  /** The status: health, and per node group its limits, size and what is under way. */
-  async #status(plan: Plan, groups: NodeGroup[], sizes: ReadonlyMap<string, number>): Promise<void> {
-    const now = this.#o.clock.now();
-    const lines = [
-      `Cluster-wide:`,
-      `  Health: ${plan.halted ? `Unhealthy (${plan.halted})` : "Healthy"}`,
-      `  ScaleUp: ${plan.scaleUp.length ? plan.scaleUp.map((u) => `${u.group} ${u.from}→${u.to}`).join(", ") : "NoActivity"}`,
-      `  ScaleDown: ${plan.scaleDown.length ? plan.scaleDown.map((d) => `${d.node} (${d.group})`).join(", ") : plan.scaleDownPaused ? `NoCandidates (${plan.scaleDownPaused})` : "NoCandidates"}`,
-      `  PendingPodsWithoutScaleUp: ${plan.noScaleUp.length}`,
-      ``,
-      `NodeGroups:`,
-      ...groups.flatMap((g) => {
-        const backoff = plan.timers.backoff[g.name];
-        return [
-          `  Name: ${g.name}`,
-          `    Size: current=${sizes.get(g.name) ?? 0} upcoming=${g.upcoming.length} min=${g.minNodes} max=${g.maxNodes}`,
-          `    Backoff: ${backoff && backoff.until > now ? `until ${new Date(backoff.until).toISOString()} (${backoff.reason})` : "none"}`,
-        ];
-      }),
-    ];
+  /** The status, in cluster-autoscaler's YAML format. */
+  async #status(plan: Plan, snapshot: Snapshot, groups: NodeGroup[]): Promise<void> {
+    this.#lastStatus = buildStatus(
+      {
+        plan,
+        snapshot,
+        groups,
+        now: this.#o.clock.now(),
+        maxNodeStartupTimeMs: this.#o.planner.maxNodeStartupTimeMs,
+        maxNodeProvisionTimeMs: this.#o.planner.maxNodeProvisionTimeMs,
+      },
+      this.#lastStatus,
+    );
     try {
-      await this.#o.status.write(`${lines.join("\n")}\n`);
+      await this.#o.status.write(stringify(this.#lastStatus));
     } catch (err) {
       this.#o.log("warn", "could not write the status", { error: (err as Error).message });
     }

@@ -1,3 +1,4 @@
+import { parse } from "yaml";
 import { AppsV1Api, CoreV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NODE_GROUP_LABEL } from "../../scaler/decision/types.js";
@@ -7,6 +8,7 @@ import { deployWeb, webRunning } from "../../dev/testing/workload.js";
 import { eventually } from "../../dev/testing/cluster.js";
 import { DEMO_CLUSTER } from "../../dev/testing/emulator.js";
 import { startWorld, type World } from "../../dev/testing/world.js";
+import type { ClusterAutoscalerStatus } from "../../scaler/controller/caStatus.js";
 
 /**
  * Pending pods → a scale-up through Pulumi → the new node joins → pods run; load gone → the node is
@@ -112,9 +114,16 @@ describe.each(["default", "evidence"] as const)(
         name: "vpsie-autoscaler-status",
         namespace: "kube-system",
       });
-      expect(status.data?.status).toMatch(
-        /Health: Healthy[\s\S]*Name: general\n {4}Size: current=1 upcoming=0 min=1 max=3/,
-      );
+      // cluster-autoscaler's YAML status format, as the tools that read it parse it.
+      const document = parse(status.data?.status ?? "") as ClusterAutoscalerStatus;
+      expect(document.autoscalerStatus).toBe("Running");
+      expect(document.clusterWide.health.status).toBe("Healthy");
+      expect(document.nodeGroups).toEqual([
+        expect.objectContaining({
+          name: "general",
+          health: expect.objectContaining({ cloudProviderTarget: 1, minSize: 1, maxSize: 3 }) as unknown,
+        }),
+      ]);
       expect(
         Date.parse(status.metadata?.annotations?.["autoscaler.vpsie.com/last-updated"] ?? ""),
       ).toBeGreaterThan(Date.now() - 60_000);

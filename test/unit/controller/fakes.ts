@@ -18,7 +18,7 @@ import type {
   NodeOperations,
 } from "../../../scaler/controller/ports.js";
 import { Reporter } from "../../../scaler/controller/reporter.js";
-import type { PlannerOptions } from "../../../scaler/decision/options.js";
+import { defaultPlannerOptions, type PlannerOptions } from "../../../scaler/decision/options.js";
 import type { NodeGroup, Pod, Snapshot } from "../../../scaler/decision/types.js";
 import type { NodeGroupConfig } from "../../../stacks/contract.js";
 import { group as decisionGroup, NOW } from "../decision/builders.js";
@@ -174,6 +174,7 @@ export function harness(groups: NodeGroupConfig[], planner: Partial<PlannerOptio
     status: { write: async (status) => void statuses.push(status) },
     clock,
     log,
+    planner: defaultPlannerOptions,
   });
   const outcomes: Array<Parameters<ScalerLoop["handle"]>[0]> = [];
   const actuator = new Actuator({
