@@ -24,7 +24,7 @@ export interface ReporterOptions {
   log: Log;
   metrics?: ScalerMetrics;
   /** The planner's settings the status reads: when a node counts as starting, or as long unregistered. */
-  planner: Pick<PlannerOptions, "maxNodeStartupTimeMs" | "maxNodeProvisionTimeMs">;
+  planner: Pick<PlannerOptions, "maxNodeStartupTimeMs" | "maxNodeProvisionTimeMs" | "limits">;
 }
 
 /** cluster-autoscaler's failed_scale_ups_total reasons. */
@@ -173,6 +173,7 @@ export class Reporter {
       },
       this.#lastStatus,
     );
+    this.#o.metrics?.recordStatus(this.#lastStatus, this.#o.planner.limits.maxNodesTotal);
     try {
       await this.#o.status.write(stringify(this.#lastStatus));
     } catch (err) {

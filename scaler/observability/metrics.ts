@@ -2,10 +2,58 @@
  * Prometheus metrics: cluster-autoscaler's names where the meaning is the same (so dashboards carry
  * over), and ours for what CA does not have (Pulumi updates, VPSie API calls, leadership).
  */
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { ClusterAutoscalerStatus } from "../controller/caStatus.js";
 
 export class ScalerMetrics {
   readonly registry = new Registry();
+  readonly buildInfo = new Gauge({
+    name: "vpsie_autoscaler_build_info",
+    help: "The running build: always 1, its labels say which",
+    labelNames: ["version", "commit", "build_date"],
+    registers: [this.registry],
+  });
+  readonly nodeGroupsCount = new Gauge({
+    name: "cluster_autoscaler_node_groups_count",
+    help: "Node groups by type",
+    labelNames: ["node_group_type"],
+    registers: [this.registry],
+  });
+  readonly maxNodesCount = new Gauge({
+    name: "cluster_autoscaler_max_nodes_count",
+    help: "The cluster-wide limit on nodes (0: none)",
+    registers: [this.registry],
+  });
+  readonly nodeGroupMin = new Gauge({
+    name: "cluster_autoscaler_node_group_min_count",
+    help: "Minimum size of a node group",
+    labelNames: ["node_group"],
+    registers: [this.registry],
+  });
+  readonly nodeGroupMax = new Gauge({
+    name: "cluster_autoscaler_node_group_max_count",
+    help: "Maximum size of a node group",
+    labelNames: ["node_group"],
+    registers: [this.registry],
+  });
+  readonly nodeGroupTarget = new Gauge({
+    name: "cluster_autoscaler_node_group_target_count",
+    help: "Target size of a node group: its member keys",
+    labelNames: ["node_group"],
+    registers: [this.registry],
+  });
+  readonly nodeGroupHealthiness = new Gauge({
+    name: "cluster_autoscaler_node_group_healthiness",
+    help: "Whether a node group is healthy (1) or not (0)",
+    labelNames: ["node_group"],
+    registers: [this.registry],
+  });
+  readonly nodeGroupBackoff = new Gauge({
+    name: "cluster_autoscaler_node_group_backoff_status",
+    help: "Whether a node group is backing off after a failed scale-up (1) or not (0), and why",
+    labelNames: ["node_group", "reason"],
+    registers: [this.registry],
+  });
   readonly safeToAutoscale = new Gauge({
     name: "cluster_autoscaler_cluster_safe_to_autoscale",
     help: "Whether the caches are synced and the loop may act (1) or not (0)",
@@ -81,4 +129,29 @@ export class ScalerMetrics {
     help: "Whether this replica leads (1) or waits (0)",
     registers: [this.registry],
   });
+
+  constructor(build?: { version: string; commit: string; buildDate: string }) {
+    collectDefaultMetrics({ register: this.registry });
+    if (build)
+      this.buildInfo.set({ version: build.version, commit: build.commit, build_date: build.buildDate }, 1);
+  }
+
+  /** The per-group gauges dashboards and alerts built for cluster-autoscaler query, from the status. */
+  recordStatus(status: ClusterAutoscalerStatus, maxNodesTotal: number | undefined): void {
+    this.nodeGroupsCount.set({ node_group_type: "autoscaled" }, status.nodeGroups.length);
+    this.maxNodesCount.set(maxNodesTotal ?? 0);
+    this.nodeGroupBackoff.reset();
+    for (const group of status.nodeGroups) {
+      const labels = { node_group: group.name };
+      this.nodeGroupMin.set(labels, group.health.minSize);
+      this.nodeGroupMax.set(labels, group.health.maxSize);
+      this.nodeGroupTarget.set(labels, group.health.cloudProviderTarget);
+      this.nodeGroupHealthiness.set(labels, group.health.status === "Healthy" ? 1 : 0);
+      const backoff = group.scaleUp.backoffInfo;
+      this.nodeGroupBackoff.set(
+        { node_group: group.name, reason: backoff?.errorCode ?? "" },
+        group.scaleUp.status === "Backoff" ? 1 : 0,
+      );
+    }
+  }
 }

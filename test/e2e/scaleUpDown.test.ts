@@ -93,6 +93,16 @@ describe.each(["default", "evidence"] as const)(
       expect(text).toMatch(/^cluster_autoscaler_scaled_up_nodes_total 1$/m);
       expect(text).toMatch(/^cluster_autoscaler_scaled_down_nodes_total\{reason="empty"\} 1$/m);
       expect(text).toMatch(/^cluster_autoscaler_nodes_count\{state="ready"\} 1$/m);
+      // The per-group gauges CA's dashboards and alerts query, and process metrics.
+      expect(text).toMatch(/^cluster_autoscaler_node_group_target_count\{node_group="general"\} 1$/m);
+      expect(text).toMatch(/^cluster_autoscaler_node_group_min_count\{node_group="general"\} 1$/m);
+      expect(text).toMatch(/^cluster_autoscaler_node_group_max_count\{node_group="general"\} 3$/m);
+      expect(text).toMatch(/^cluster_autoscaler_node_group_healthiness\{node_group="general"\} 1$/m);
+      expect(text).toMatch(
+        /^cluster_autoscaler_node_group_backoff_status\{node_group="general",reason=""\} 0$/m,
+      );
+      expect(text).toMatch(/^cluster_autoscaler_node_groups_count\{node_group_type="autoscaled"\} 1$/m);
+      expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
       expect(text).toMatch(
         /^vpsie_autoscaler_pulumi_update_duration_seconds_count\{group="general",kind="scale-down",result="succeeded"\} 1$/m,
       );

@@ -147,8 +147,9 @@ export function runCommand(): Command {
       const { StackConfigMap, StackConfigMapError } = await import("../../kubernetes/stackConfigMap.js");
       const { configMapIntents } = await import("../../kubernetes/intentConfigMap.js");
       const { ScalerMetrics } = await import("../../observability/metrics.js");
+      const { buildInfo } = await import("../buildInfo.js");
       const { startObservabilityServer } = await import("../../observability/server.js");
-      const metrics = new ScalerMetrics();
+      const metrics = new ScalerMetrics(buildInfo());
       const kubeconfig = new KubeConfig();
       if (opts.kubeconfig) {
         if (!existsSync(opts.kubeconfig))
