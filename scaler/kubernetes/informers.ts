@@ -40,6 +40,29 @@ interface Watched {
 const keyOf = (object: KubernetesObject) =>
   `${object.metadata?.namespace ?? ""}/${object.metadata?.name ?? ""}`;
 
+interface Page {
+  items: KubernetesObject[];
+  metadata?: { _continue?: string; resourceVersion?: string };
+}
+
+/**
+ * Lists in pages of 500, as client-go's informers do, so a large cluster's first list is many small
+ * answers rather than one of hundreds of megabytes; the watch starts from the last page's version.
+ */
+function paged(list: (page: { limit: number; _continue?: string }) => Promise<Page>) {
+  return async (): Promise<Page> => {
+    const items: KubernetesObject[] = [];
+    let page: Page;
+    let _continue: string | undefined;
+    do {
+      page = await list({ limit: 500, _continue });
+      items.push(...page.items);
+      _continue = page.metadata?._continue || undefined;
+    } while (_continue);
+    return { items, metadata: { resourceVersion: page.metadata?.resourceVersion } };
+  };
+}
+
 /** All the informer needs to keep of an object once it has been read. */
 function keepIdentity(object: KubernetesObject): void {
   const { name, namespace, resourceVersion, uid } = object.metadata ?? {};
@@ -78,13 +101,25 @@ export class InformerClusterSource implements ClusterSource {
       synced: false,
     });
     this.#watched = [
-      watch("nodes", "Node", "/api/v1/nodes", () => core.listNode(), nodeFromKubernetes),
-      watch("pods", "Pod", "/api/v1/pods", () => core.listPodForAllNamespaces(), podFromKubernetes),
+      watch(
+        "nodes",
+        "Node",
+        "/api/v1/nodes",
+        paged((p) => core.listNode(p)),
+        nodeFromKubernetes,
+      ),
+      watch(
+        "pods",
+        "Pod",
+        "/api/v1/pods",
+        paged((p) => core.listPodForAllNamespaces(p)),
+        podFromKubernetes,
+      ),
       watch(
         "poddisruptionbudgets",
         "PodDisruptionBudget",
         "/apis/policy/v1/poddisruptionbudgets",
-        () => policy.listPodDisruptionBudgetForAllNamespaces(),
+        paged((p) => policy.listPodDisruptionBudgetForAllNamespaces(p)),
         pdbFromKubernetes,
       ),
     ];
