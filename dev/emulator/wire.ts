@@ -48,33 +48,21 @@ export function clusterListItem(config: EmulatorConfig, cluster: Cluster) {
 export const EVIDENCE_NODE_TYPES = { master: 1, slave: 2 } as const;
 
 export function clusterNode(config: EmulatorConfig, cluster: Cluster, node: WorkerNode) {
-  if (config.behaviour.profile === "evidence") {
-    // Exactly the SDK's fields (vpsieinc/govpsie k8s.go Node): no identifier, no status.
-    return {
-      id: node.id,
-      user_id: 1,
-      hostname: node.hostname,
-      default_ip: node.defaultIp,
-      private_ip: node.privateIp,
-      node_type: EVIDENCE_NODE_TYPES[node.nodeType],
-      node_id: String(node.id),
-      datacenter_id: datacenterId(config, cluster.dcIdentifier),
-      created_on: node.createdOn,
-    };
-  }
-  return {
+  const evidence = config.behaviour.profile === "evidence";
+  // The evidence profile answers exactly the SDK's fields (vpsieinc/govpsie k8s.go Node): an integer
+  // node_type, no identifier, no status.
+  const sdkFields = {
     id: node.id,
     user_id: 1,
     hostname: node.hostname,
     default_ip: node.defaultIp,
     private_ip: node.privateIp,
-    node_type: node.nodeType,
+    node_type: evidence ? EVIDENCE_NODE_TYPES[node.nodeType] : node.nodeType,
     node_id: String(node.id),
     datacenter_id: datacenterId(config, cluster.dcIdentifier),
     created_on: node.createdOn,
-    identifier: node.identifier,
-    status: node.status,
   };
+  return evidence ? sdkFields : { ...sdkFields, identifier: node.identifier, status: node.status };
 }
 
 export function clusterDetail(config: EmulatorConfig, cluster: Cluster) {
