@@ -73,8 +73,8 @@ COPY --from=pulumi /out/nodeplugin /app/pulumi/bin/pulumi-language-nodejs
 COPY --from=pulumi /out/nodeplugin /app/pulumi/bin/pulumi-resource-pulumi-nodejs
 COPY --from=build /src/dist/provider/pulumi/plugins/languageHost.js /app/pulumi/bin/pulumi-language-nodejs.mjs
 COPY --from=build /src/dist/provider/pulumi/plugins/dynamicProviderHost.js /app/pulumi/bin/pulumi-resource-pulumi-nodejs.mjs
-# A small young generation for every Node.js process of an update (the scaler, the language host, the
-# program, the dynamic provider): about 100 MiB less at the peak, within the 512Mi limit (npm run bench).
+# A small young generation for the scaler's Node.js process: a lower peak for every update, measured
+# with these options (npm run bench).
 # USER: pulumi (built without cgo) names the stack's lock holder from /etc/passwd, else from $USER; this
 # also serves a runAsUser that the image's passwd does not list.
 ENV PATH=/app/pulumi/bin:/nodejs/bin:/usr/local/bin:/usr/bin:/bin \

@@ -217,7 +217,7 @@ export function installVpsieAutoscaler(args: InstallArgs, opts: pulumi.Component
                 },
                 resources: {
                   requests: { cpu: "100m", memory: "256Mi" },
-                  limits: { cpu: "200m", memory: "512Mi" },
+                  limits: { cpu: "200m", memory: "1Gi" },
                 },
                 securityContext: {
                   allowPrivilegeEscalation: false,

@@ -103,7 +103,7 @@ describe("installing deploy/base, and the scaler as its ServiceAccount", () => {
     const [container] = deployment.spec?.template.spec?.containers ?? [];
     expect(container?.resources).toEqual({
       requests: { cpu: "100m", memory: "256Mi" },
-      limits: { cpu: "200m", memory: "512Mi" },
+      limits: { cpu: "200m", memory: "1Gi" },
     });
     expect(container?.securityContext).toMatchObject({
       readOnlyRootFilesystem: true,
