@@ -18,7 +18,7 @@ import { attachJoinHook } from "../emulator/joinHook.js";
 import { Applier } from "../../scaler/apply/applier.js";
 import { eventually, startCluster } from "../testing/cluster.js";
 import { spawnCliToLog } from "../testing/cli.js";
-import { DEMO_CLUSTER, DEMO_TOKEN, testEmulator } from "../testing/emulator.js";
+import { DEMO_TOKEN, GENERAL_GROUP, testEmulator } from "../testing/emulator.js";
 import { testProject } from "../testing/project.js";
 import { imageNodeOptions, printTable, quantile, round1, samplePss, writeResults } from "./report.js";
 
@@ -57,14 +57,7 @@ const pod = (name: string, labels: Record<string, string>) => ({
 });
 
 try {
-  await project.writeGroup({
-    name: "general",
-    cluster: DEMO_CLUSTER,
-    kubeSizeId: 2,
-    minNodes: 1,
-    maxNodes: nodes + samples + 10,
-    nodes: [],
-  });
+  await project.writeGroup({ ...GENERAL_GROUP, maxNodes: nodes + samples + 10 });
   progress(`growing the group to ${nodes} nodes …`);
   await new Applier({ ...project.engine, client: sim.client() }).apply({
     group: "general",

@@ -18,7 +18,7 @@ import { KWOK_ANNOTATION } from "../emulator/joinHook.js";
 import { repoRoot } from "../../scaler/tools/paths.js";
 import { eventually, startCluster } from "../testing/cluster.js";
 import { spawnCliToLog } from "../testing/cli.js";
-import { DEMO_CLUSTER, DEMO_TOKEN, testEmulator } from "../testing/emulator.js";
+import { DEMO_TOKEN, GENERAL_GROUP, testEmulator } from "../testing/emulator.js";
 import { testProject } from "../testing/project.js";
 import { imageNodeOptions, median, mib, printTable, writeResults } from "./report.js";
 
@@ -139,14 +139,7 @@ const project = await testProject("bench-scale");
 const core = cluster.kubeconfig.makeApiClient(CoreV1Api);
 
 try {
-  await project.writeGroup({
-    name: "general",
-    cluster: DEMO_CLUSTER,
-    kubeSizeId: 2,
-    minNodes: 0,
-    maxNodes: 10,
-    nodes: [],
-  });
+  await project.writeGroup({ ...GENERAL_GROUP, minNodes: 0, maxNodes: 10 });
   progress(`creating ${nodes} kwok nodes …`);
   const capacity = { cpu: "32", memory: "128Gi", pods: "110" };
   await inBatches(

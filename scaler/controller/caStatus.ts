@@ -4,6 +4,7 @@
  * node counts, scale-up and scale-down, and the same per node group with its target, limits and backoff.
  * Each condition keeps the time it last changed, carried from the previous document.
  */
+import { type PlannerOptions, toleratedUnready } from "../decision/options.js";
 import type { Plan } from "../decision/plan.js";
 import { NODE_GROUP_LABEL, type Node, type NodeGroup, type Snapshot } from "../decision/types.js";
 
@@ -51,16 +52,24 @@ export interface StatusInput {
   snapshot: Snapshot;
   groups: NodeGroup[];
   now: number;
-  /** A node not Ready this soon after it registered is starting, not unready (CA: max-node-startup-time). */
-  maxNodeStartupTimeMs: number;
-  /** A requested node not registered after this long is long unregistered (CA: max-node-provision-time). */
-  maxNodeProvisionTimeMs: number;
+  /**
+   * When a node not Ready is still starting, when a requested node is long unregistered, and how many
+   * unready nodes a group tolerates: the planner's own settings, so the status agrees with its decisions.
+   */
+  planner: StatusSettings;
 }
 
+export type StatusSettings = Pick<
+  PlannerOptions,
+  "maxNodeStartupTimeMs" | "maxNodeProvisionTimeMs" | "okTotalUnreadyCount" | "maxTotalUnreadyPercentage"
+>;
+
 function nodeCount(nodes: Node[], upcoming: NodeGroup["upcoming"], input: StatusInput): NodeCount {
-  const starting = (n: Node) => !n.ready && input.now - n.createdAt < input.maxNodeStartupTimeMs;
+  const starting = (n: Node) => !n.ready && input.now - n.createdAt < input.planner.maxNodeStartupTimeMs;
   const unready = nodes.filter((n) => !n.ready && !starting(n)).length;
-  const late = upcoming.filter((u) => input.now - u.requestedAt > input.maxNodeProvisionTimeMs).length;
+  const late = upcoming.filter(
+    (u) => input.now - u.requestedAt > input.planner.maxNodeProvisionTimeMs,
+  ).length;
   return {
     registered: {
       total: nodes.length,
@@ -121,7 +130,9 @@ export function buildStatus(input: StatusInput, previous?: ClusterAutoscalerStat
         name: g.name,
         health: {
           ...condition(
-            counts.registered.unready.total > Math.max(3, 0.45 * members.length) ? "Unhealthy" : "Healthy",
+            counts.registered.unready.total > toleratedUnready(members.length, input.planner)
+              ? "Unhealthy"
+              : "Healthy",
             was?.health,
           ),
           nodeCounts: counts,

@@ -181,12 +181,7 @@ export class ScalerLoop {
     this.#timers = result.timers;
     this.lastPlan = result;
     this.#lastLoopAt = this.#o.clock.now();
-    const sizes = new Map<string, number>();
-    for (const node of snapshot.nodes) {
-      const group = node.labels[NODE_GROUP_LABEL];
-      if (group) sizes.set(group, (sizes.get(group) ?? 0) + 1);
-    }
-    await this.#o.reporter.plan(result, snapshot, groups, sizes, now);
+    await this.#o.reporter.plan(result, snapshot, groups, now);
 
     // Dispatch, unless leadership was lost meanwhile.
     if (!this.acting) return this.#skip("not the leader");

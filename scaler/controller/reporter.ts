@@ -12,7 +12,7 @@ import { isScaleDownBlocked, type UnremovableReason } from "../decision/reasons.
 import type { NodeGroup, Snapshot } from "../decision/types.js";
 import type { ScalerMetrics } from "../observability/metrics.js";
 import type { ActionOutcome } from "./actuator.js";
-import { buildStatus, type ClusterAutoscalerStatus } from "./caStatus.js";
+import { buildStatus, type ClusterAutoscalerStatus, type StatusSettings } from "./caStatus.js";
 import type { Clock, EventRecorder, InvolvedObject, Log, StatusWriter } from "./ports.js";
 
 const DEDUP_MS = 5 * 60_000;
@@ -23,8 +23,8 @@ export interface ReporterOptions {
   clock: Clock;
   log: Log;
   metrics?: ScalerMetrics;
-  /** The planner's settings the status reads: when a node counts as starting, or as long unregistered. */
-  planner: Pick<PlannerOptions, "maxNodeStartupTimeMs" | "maxNodeProvisionTimeMs" | "limits">;
+  /** The planner's settings the status and its gauges read. */
+  planner: StatusSettings & Pick<PlannerOptions, "limits">;
 }
 
 /** cluster-autoscaler's failed_scale_ups_total reasons. */
@@ -64,13 +64,7 @@ export class Reporter {
   }
 
   /** A loop's plan (the loop started at `startedAt`): its events, its metrics and the status. */
-  async plan(
-    plan: Plan,
-    snapshot: Snapshot,
-    groups: NodeGroup[],
-    sizes: ReadonlyMap<string, number>,
-    startedAt: number,
-  ) {
+  async plan(plan: Plan, snapshot: Snapshot, groups: NodeGroup[], startedAt: number) {
     const metrics = this.#o.metrics;
     if (metrics) {
       const now = this.#o.clock.now() / 1000;
@@ -168,8 +162,7 @@ export class Reporter {
         snapshot,
         groups,
         now: this.#o.clock.now(),
-        maxNodeStartupTimeMs: this.#o.planner.maxNodeStartupTimeMs,
-        maxNodeProvisionTimeMs: this.#o.planner.maxNodeProvisionTimeMs,
+        planner: this.#o.planner,
       },
       this.#lastStatus,
     );

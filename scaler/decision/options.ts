@@ -97,3 +97,11 @@ export function withScaleUpFailure(
     backoff: { ...timers.backoff, [group]: { until: now + duration, failures, lastFailure: now, reason } },
   };
 }
+
+/** How many unready nodes of `nodes` are tolerated before scaling halts (CA: max-total-unready-percentage). */
+export function toleratedUnready(
+  nodes: number,
+  options: Pick<PlannerOptions, "okTotalUnreadyCount" | "maxTotalUnreadyPercentage">,
+): number {
+  return Math.max(options.okTotalUnreadyCount, (nodes * options.maxTotalUnreadyPercentage) / 100);
+}

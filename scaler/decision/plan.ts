@@ -4,6 +4,7 @@
  */
 import {
   defaultPlannerOptions,
+  toleratedUnready,
   type PlannerOptions,
   type TimersState,
   withScaleUpFailure,
@@ -67,10 +68,7 @@ export function plan(input: PlanInput): Plan {
   });
 
   const unready = snapshot.nodes.filter((n) => !n.ready).length;
-  const tolerated = Math.max(
-    options.okTotalUnreadyCount,
-    (snapshot.nodes.length * options.maxTotalUnreadyPercentage) / 100,
-  );
+  const tolerated = toleratedUnready(snapshot.nodes.length, options);
   const halted =
     unready > tolerated
       ? `${unready} of ${snapshot.nodes.length} nodes are unready (more than ${Math.floor(tolerated)}): scaling halts until the cluster is healthy`

@@ -12,8 +12,7 @@ function input(snapshot: Snapshot, groups: NodeGroup[], now = NOW, timers = empt
     snapshot,
     groups,
     now,
-    maxNodeStartupTimeMs: defaultPlannerOptions.maxNodeStartupTimeMs,
-    maxNodeProvisionTimeMs: defaultPlannerOptions.maxNodeProvisionTimeMs,
+    planner: defaultPlannerOptions,
   };
 }
 
