@@ -242,10 +242,14 @@ export class Applier {
     const deadline = Date.now() + (this.#options.lockWaitMs ?? 120_000);
     for (let attempt = 0; ; attempt++) {
       try {
-        return await work();
+        const result = await work();
+        this.#options.metrics?.lockHeld.set({ group }, 0);
+        return result;
       } catch (err) {
         if (!isStackBusy(err)) throw err;
         const locks = (await listLocks(this.#options.backendUrl, PROJECT, group)) ?? [];
+        const oldest = Math.min(Date.now(), ...locks.map((l) => Date.parse(l.timestamp) || Date.now()));
+        this.#options.metrics?.lockHeld.set({ group }, (Date.now() - oldest) / 1000);
         const holders = locks.map(describeLock).join(", ") || "an unknown holder";
         if (Date.now() > deadline) {
           throw new StackLockedError(

@@ -15,6 +15,7 @@ export type ActionOutcome =
   | { kind: "ScaleUpFailed"; group: string; error: Error; quota: boolean }
   | { kind: "ScaleDownStarted"; group: string; node: string; reason: string }
   | { kind: "ScaledDown"; group: string; node: string; key: string; empty: boolean; result: ScaleResult }
+  | { kind: "Drained"; group: string; node: string; evicted: number }
   | { kind: "DrainFailed"; group: string; node: string; reason: string }
   | { kind: "ScaleDownFailed"; group: string; node: string; error: Error }
   | { kind: "UnregisteredRemoved"; group: string; key: string; result: ScaleResult }
@@ -191,6 +192,7 @@ export class Actuator {
           this.#o.onOutcome({ kind: "DrainFailed", group, node, reason: drain.reason });
           return;
         }
+        this.#o.onOutcome({ kind: "Drained", group, node, evicted: drain.evicted });
         const moved = pods.map(podKey);
         const result = await this.#o.apply.apply({
           group,

@@ -55,6 +55,7 @@ export class Scaler {
     this.#scanIntervalSeconds = options.scanIntervalSeconds ?? 10;
     const catalog = new GroupCatalog(options.projectDir, options.client);
     const nodes = new KubernetesNodes(core, options.drain ?? {}, clock);
+    options.metrics?.watchCircuit(() => options.client.circuitOpen);
     const reporter = new Reporter({
       events: new KubernetesEvents(core),
       status: new StatusConfigMap(

@@ -63,7 +63,8 @@ export interface GroupSource {
   keyOf(nodeName: string): string | undefined;
 }
 
-export type DrainOutcome = { drained: true } | { drained: false; reason: string };
+/** `evicted`: the pods the Eviction API accepted (those already gone are not counted). */
+export type DrainOutcome = { drained: true; evicted: number } | { drained: false; reason: string };
 
 /** What the scaler does to Kubernetes Nodes. */
 export interface NodeOperations {

@@ -129,6 +129,9 @@ export class Reporter {
           "ScaleDown",
           `marked for removal from ${outcome.group} and being drained: ${outcome.reason}`,
         );
+      case "Drained":
+        metrics?.evictedPods.inc(outcome.evicted);
+        return;
       case "DrainFailed":
         return this.#event(
           { kind: "Node", name: outcome.node },

@@ -89,6 +89,7 @@ export async function drainNode(
   clock: Pick<Clock, "now" | "sleep">,
 ): Promise<DrainOutcome> {
   await setDrainTaint(core, name, true);
+  let evicted = 0;
   try {
     for (const pod of pods) {
       const deadline = clock.now() + options.evictionTimeoutMs;
@@ -110,6 +111,7 @@ export async function drainNode(
               deleteOptions: { gracePeriodSeconds: grace },
             },
           });
+          evicted++;
           break;
         } catch (err) {
           if (status(err) === 404) break;
@@ -138,7 +140,7 @@ export async function drainNode(
         await clock.sleep(500);
       }
     }
-    return { drained: true };
+    return { drained: true, evicted };
   } catch (err) {
     await setDrainTaint(core, name, false).catch(() => undefined);
     return { drained: false, reason: (err as Error).message };

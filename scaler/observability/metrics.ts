@@ -99,6 +99,11 @@ export class ScalerMetrics {
     labelNames: ["reason"],
     registers: [this.registry],
   });
+  readonly evictedPods = new Counter({
+    name: "cluster_autoscaler_evicted_pods_total",
+    help: "Pods evicted by scale-down drains",
+    registers: [this.registry],
+  });
   readonly failedScaleUps = new Counter({
     name: "cluster_autoscaler_failed_scale_ups_total",
     help: "Failed scale-up operations",
@@ -118,11 +123,24 @@ export class ScalerMetrics {
     labelNames: ["group"],
     registers: [this.registry],
   });
+  readonly lockHeld = new Gauge({
+    name: "vpsie_autoscaler_stack_lock_held_seconds",
+    help: "Age of the oldest lock someone else holds on a group's stack while an update waits for it (0: none)",
+    labelNames: ["group"],
+    registers: [this.registry],
+  });
   readonly vpsieRequests = new Counter({
     name: "vpsie_autoscaler_vpsie_api_requests_total",
     help: "VPSie API requests by operation and result",
     labelNames: ["operation", "result"],
     registers: [this.registry],
+  });
+  #circuitOpen: () => boolean = () => false;
+  readonly vpsieCircuitOpen: Gauge = new Gauge({
+    name: "vpsie_autoscaler_vpsie_circuit_open",
+    help: "Whether the VPSie API client's circuit breaker is open (1: calls are refused without trying) or closed (0)",
+    registers: [this.registry],
+    collect: (): void => this.vpsieCircuitOpen.set(this.#circuitOpen() ? 1 : 0),
   });
   readonly leader = new Gauge({
     name: "vpsie_autoscaler_leader",
@@ -134,6 +152,11 @@ export class ScalerMetrics {
     collectDefaultMetrics({ register: this.registry });
     if (build)
       this.buildInfo.set({ version: build.version, commit: build.commit, build_date: build.buildDate }, 1);
+  }
+
+  /** Reads the circuit's state at each scrape. */
+  watchCircuit(isOpen: () => boolean): void {
+    this.#circuitOpen = isOpen;
   }
 
   /** The per-group gauges dashboards and alerts built for cluster-autoscaler query, from the status. */

@@ -118,6 +118,9 @@ describe("scale-down under a PodDisruptionBudget", () => {
     await eventually("batch running again on the first node", async () => running("batch", 2), 60_000);
     const [latest] = await (await selectProjectStack({ ...project.engine, stackName: "general" })).history(1);
     expect(latest?.message).toContain(`node ${second} drained (moved default/batch-`);
+    const moved = /\(moved ([^)]*)\)/.exec(latest?.message ?? "")?.[1]?.split(", ") ?? [];
+    // CA's counter of the pods drains evicted: those moved off the second node.
+    expect((await world.metrics.evictedPods.get()).values[0]?.value).toBe(moved.length);
     // What the controller cannot write itself: VPSie and the stack lost exactly the second node.
     const [first] = (await core.listNode()).items.map((n) => n.metadata?.name);
     const workers = await world.sim.client().listWorkers(DEMO_CLUSTER);

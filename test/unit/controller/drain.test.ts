@@ -28,7 +28,7 @@ describe("draining a node through the Kubernetes API", () => {
   it("taints the node, evicts its pods, and leaves the taint on a node that is about to go", async () => {
     const api = fakeCore(async () => ({}));
     const outcome = await new KubernetesNodes(api.core, {}, new FakeClock()).drain("n2", [pod()]);
-    expect(outcome).toEqual({ drained: true });
+    expect(outcome).toEqual({ drained: true, evicted: 1 });
     expect(api.taints()).toEqual([TO_BE_DELETED_TAINT]);
   });
 

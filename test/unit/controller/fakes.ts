@@ -102,7 +102,7 @@ export class FakeNodes implements NodeOperations {
   readonly drained: string[] = [];
   readonly removed: string[] = [];
   readonly labelled: string[] = [];
-  drainOutcome: DrainOutcome = { drained: true };
+  drainOutcome: DrainOutcome = { drained: true, evicted: 0 };
 
   async label(node: string): Promise<void> {
     this.labelled.push(node);

@@ -123,7 +123,7 @@ describe("the scaler's loop, with a fake clock and fakes of everything it calls"
       reason: "ScaleDownFailed",
       message: "drain failed, the node stays: evicting default/web-1 was refused for 120s",
     });
-    h.nodes.drainOutcome = { drained: true };
+    h.nodes.drainOutcome = { drained: true, evicted: 0 };
     h.clock.advance(2 * MINUTE);
     await h.tick();
     expect(h.nodes.drained).toEqual(["n2"]);
