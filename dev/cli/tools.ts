@@ -1,7 +1,9 @@
 import { helpText } from "../../scaler/cli/help.js";
+import { dirname } from "node:path";
 import { Command } from "commander";
 import { ensureControlPlane, resolveControlPlane } from "../toolchain/kube.js";
 import { linkIntoCheckout } from "../toolchain/link.js";
+import { ensureGoTool, HELM, PROMTOOL, resolveGoTool } from "../toolchain/goTools.js";
 import { resolvePulumi } from "../../scaler/tools/pulumi.js";
 import { ensurePulumi } from "../toolchain/pulumi.js";
 import { formatTable, type OutputFormat, outputOption } from "../../scaler/cli/output.js";
@@ -10,7 +12,7 @@ import { progressPrinter } from "../../scaler/cli/progress.js";
 export function toolsCommand(): Command {
   return new Command("tools")
     .description(
-      "find, or build from Go modules, the pulumi CLI matching @pulumi/pulumi and the local Kubernetes control plane (kube-apiserver, kube-scheduler, kube-controller-manager, etcd, kwok)",
+      "find, or build from Go modules, the pulumi CLI matching @pulumi/pulumi, the local Kubernetes control plane (kube-apiserver, kube-scheduler, kube-controller-manager, etcd, kwok, kubectl), helm and promtool",
     )
     .option("--check", "only report what is found; build nothing")
     .addOption(outputOption())
@@ -28,15 +30,20 @@ export function toolsCommand(): Command {
       const progress = progressPrinter();
       const pulumi = opts.check ? await resolvePulumi() : await ensurePulumi(progress);
       const kube = opts.check ? await resolveControlPlane() : await ensureControlPlane(progress);
+      const [helm, promtool] = await Promise.all(
+        [HELM, PROMTOOL].map((tool) => (opts.check ? resolveGoTool(tool) : ensureGoTool(tool, progress))),
+      );
       const links = opts.check
         ? undefined
         : {
             pulumi: await linkIntoCheckout("pulumi", pulumi.pulumi),
             kubectl: await linkIntoCheckout("kubectl", kube.kubectl[0] ?? "kubectl"),
+            helm: await linkIntoCheckout("helm", helm?.command[0] ?? "helm"),
+            promtool: await linkIntoCheckout("promtool", promtool?.command[0] ?? "promtool"),
           };
       if (opts.output === "json") {
         process.stdout.write(
-          `${JSON.stringify({ pulumi: { ...pulumi, link: links?.pulumi }, controlPlane: kube, links }, null, 2)}\n`,
+          `${JSON.stringify({ pulumi: { ...pulumi, link: links?.pulumi }, controlPlane: kube, helm, promtool, links }, null, 2)}\n`,
         );
         return;
       }
@@ -52,12 +59,14 @@ export function toolsCommand(): Command {
             ["etcd", `v${kube.etcdVersion}`, kube.etcd.join(" ")],
             ["kwok", `v${kube.kwokVersion}`, kube.kwok.join(" ")],
             ["kubectl", k8s, kube.kubectl.join(" ")],
+            ["helm", `v${helm?.version}`, helm?.command.join(" ") ?? ""],
+            ["promtool", `v${promtool?.version}`, promtool?.command.join(" ") ?? ""],
           ],
         ),
       );
       if (links)
         process.stdout.write(
-          `\npulumi and kubectl linked as ${links.pulumi} and ${links.kubectl}: run \`npx pulumi …\` and \`npx kubectl …\` in this checkout\n`,
+          `\npulumi, kubectl, helm and promtool linked into ${dirname(links.pulumi)}: run \`npx pulumi …\`, \`npx kubectl …\`, \`npx helm …\` and \`npx promtool …\` in this checkout\n`,
         );
     });
 }

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { ToolMissingError } from "../../scaler/tools/errors.js";
-import { repoRoot } from "../../scaler/tools/paths.js";
+import { cacheRoot, repoRoot } from "../../scaler/tools/paths.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -21,6 +21,20 @@ export interface GoBuild {
   outDir: string;
   /** The binary's name when one main package is built under another name (default: the package's). */
   output?: string;
+}
+
+/** The version of `path` a committed wrapper module pins: one place to change each tool's version. */
+export async function pinnedVersion(module: string, path: string): Promise<string> {
+  const goMod = await readFile(join(repoRoot, module, "go.mod"), "utf8");
+  const escaped = path.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  const version = new RegExp(`^\\s*(?:require\\s+)?${escaped} v(\\S+)`, "m").exec(goMod)?.[1];
+  if (!version) throw new Error(`${module}/go.mod does not pin ${path}`);
+  return version;
+}
+
+/** Where `npm run tools` keeps a built tool: `<cache>/<name>-v<version>/bin/<name>`. */
+export function cachedTool(env: NodeJS.ProcessEnv, name: string, version: string): string {
+  return join(cacheRoot(env), `${name}-v${version}`, "bin", name);
 }
 
 function compareGoVersions(a: string, b: string): number {

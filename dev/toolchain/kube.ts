@@ -1,9 +1,8 @@
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { findTool } from "../../scaler/tools/binaries.js";
 import { ToolMissingError } from "../../scaler/tools/errors.js";
-import { cacheRoot, repoRoot } from "../../scaler/tools/paths.js";
-import { goBuild, type Progress } from "./goBuild.js";
+import { cacheRoot } from "../../scaler/tools/paths.js";
+import { cachedTool, goBuild, pinnedVersion, type Progress } from "./goBuild.js";
 
 /** How to start each part of the local control plane: a command and the arguments before its flags. */
 export interface ControlPlaneTools {
@@ -22,15 +21,6 @@ export interface ControlPlaneTools {
 const KUBE_MODULE = "dev/go/kube";
 const KWOK_MODULE = "dev/go/kwok";
 
-/** The versions are those the committed wrapper modules pin: one place to change them. */
-async function pinnedVersion(module: string, path: string): Promise<string> {
-  const goMod = await readFile(join(repoRoot, module, "go.mod"), "utf8");
-  const escaped = path.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-  const version = new RegExp(`^\\s*(?:require\\s+)?${escaped} v(\\S+)`, "m").exec(goMod)?.[1];
-  if (!version) throw new Error(`${module}/go.mod does not pin ${path}`);
-  return version;
-}
-
 export async function controlPlaneVersions(): Promise<
   Pick<ControlPlaneTools, "kubernetesVersion" | "etcdVersion" | "kwokVersion">
 > {
@@ -41,13 +31,9 @@ export async function controlPlaneVersions(): Promise<
   };
 }
 
-function cached(env: NodeJS.ProcessEnv, name: string, version: string): string {
-  return join(cacheRoot(env), `${name}-v${version}`, "bin", name);
-}
-
 async function find(env: NodeJS.ProcessEnv) {
   const versions = await controlPlaneVersions();
-  const kube = cached(env, "kube", versions.kubernetesVersion);
+  const kube = cachedTool(env, "kube", versions.kubernetesVersion);
   const k8sTag = `Kubernetes v${versions.kubernetesVersion}`;
   const part = (name: string, subcommand: string, versionArgs = ["--version"], expected = k8sTag) =>
     findTool({ name, versionArgs, expected, cached: [kube, subcommand], env });
@@ -62,14 +48,14 @@ async function find(env: NodeJS.ProcessEnv) {
       name: "kwok",
       versionArgs: ["--version"],
       expected: `kwok version v${versions.kwokVersion}`,
-      cached: [cached(env, "kwok", versions.kwokVersion)],
+      cached: [cachedTool(env, "kwok", versions.kwokVersion)],
       env,
     }),
     kubectl: await findTool({
       name: "kubectl",
       versionArgs: ["version", "--client"],
       expected: `Client Version: v${versions.kubernetesVersion}`,
-      cached: [cached(env, "kubectl", versions.kubernetesVersion)],
+      cached: [cachedTool(env, "kubectl", versions.kubernetesVersion)],
       env,
     }),
   };
