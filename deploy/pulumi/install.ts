@@ -1,10 +1,11 @@
 /**
- * vpsie-autoscaler's in-cluster install as @pulumi/kubernetes resources: the objects of deploy/base,
- * from typed inputs. A test renders both and compares them object by object.
+ * vpsie-autoscaler's in-cluster install as @pulumi/kubernetes resources: the objects the Helm chart
+ * renders with its default values (deploy/base), from typed inputs. A test compares them object by object.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
+import { NODE_GROUP_LABEL } from "../../scaler/decision/types.js";
 
 export interface InstallArgs {
   /** The image, e.g. registry.example.com/vpsie-autoscaler:0.1.0. */
@@ -172,6 +173,14 @@ export function installVpsieAutoscaler(args: InstallArgs, opts: pulumi.Component
               seccompProfile: { type: "RuntimeDefault" },
             },
             affinity: {
+              // Never on a node this scaler manages: removing it would mean draining itself.
+              nodeAffinity: {
+                requiredDuringSchedulingIgnoredDuringExecution: {
+                  nodeSelectorTerms: [
+                    { matchExpressions: [{ key: NODE_GROUP_LABEL, operator: "DoesNotExist" }] },
+                  ],
+                },
+              },
               podAntiAffinity: {
                 preferredDuringSchedulingIgnoredDuringExecution: [
                   {
@@ -250,6 +259,18 @@ export function installVpsieAutoscaler(args: InstallArgs, opts: pulumi.Component
       },
     },
     { parent, dependsOn: [config, stacks, intents, status, lease, serviceAccount] },
+  );
+  new k8s.core.v1.Service(
+    NAME,
+    {
+      metadata: metadata(NAME),
+      spec: {
+        type: "ClusterIP",
+        selector: SELECTOR,
+        ports: [{ name: "metrics", port: 8085, targetPort: "metrics", protocol: "TCP" }],
+      },
+    },
+    inNamespace,
   );
   new k8s.policy.v1.PodDisruptionBudget(
     NAME,

@@ -40,12 +40,20 @@ interface AuditEvent {
 }
 
 /**
- * The install guide's block (docs/installing.md), run as written against the local control plane (a real API server),
- * then the scaler run beside it with its ServiceAccount's token — not admin credentials — through a
- * scale-up and a scale-down. The API server's audit log shows every call it made and that none was
- * denied; direct calls with the same token show what it may not do.
+ * The install guide's blocks (docs/installing.md: Kustomize, then Helm), each run as written against a
+ * fresh local control plane (a real API server), then the scaler run beside it with the installed
+ * ServiceAccount's token — not admin credentials — through a scale-up and a scale-down. The API server's
+ * audit log shows every call it made and that none was denied; direct calls with the same token show
+ * what it may not do.
  */
-describe("installing deploy/base, and the scaler as its ServiceAccount", () => {
+describe.each([
+  {
+    install: "deploy/base with kubectl apply -k",
+    block: "install-local",
+    says: /deployment\.apps\/vpsie-autoscaler created/,
+  },
+  { install: "the Helm chart with helm install", block: "install-helm", says: /^STATUS: deployed$/m },
+])("installing $install, and the scaler as its ServiceAccount", ({ block, says }) => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let clusterDir: string;
   let admin: KubeConfig;
@@ -64,12 +72,13 @@ describe("installing deploy/base, and the scaler as its ServiceAccount", () => {
       c.behaviour = { provisionDelayMs: 500 };
     });
     // The guide's block, with its directory moved into this test's own.
-    const script = (await docBlock("docs/installing.md", "install-local")).replaceAll(DOC_DIR, clusterDir);
+    const script = (await docBlock("docs/installing.md", block)).replaceAll(DOC_DIR, clusterDir);
     const { stdout } = await run("bash", ["-euo", "pipefail", "-c", script], {
       cwd: repoRoot,
       env: { ...process.env, PATH: `${join(repoRoot, "node_modules", ".bin")}:${process.env.PATH}` },
       timeout: 180_000,
     });
+    expect(stdout).toMatch(says);
     expect(stdout).toMatch(/deployment\.apps\/vpsie-autoscaler/);
     admin = new KubeConfig();
     admin.loadFromFile(join(clusterDir, "kubeconfig"));
@@ -93,7 +102,7 @@ describe("installing deploy/base, and the scaler as its ServiceAccount", () => {
     await dir?.remove();
   });
 
-  it("creates the objects of the Kustomize base, with the Deployment as specified", async () => {
+  it("creates the objects of the install, with the Deployment as specified", async () => {
     const apps = admin.makeApiClient(AppsV1Api);
     const deployment = await apps.readNamespacedDeployment({
       name: "vpsie-autoscaler",
