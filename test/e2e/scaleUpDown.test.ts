@@ -5,6 +5,7 @@ import { NODE_GROUP_LABEL } from "../../scaler/decision/types.js";
 import { startObservabilityServer } from "../../scaler/observability/server.js";
 import { selectProjectStack } from "../../scaler/pulumi/workspace.js";
 import { deployWeb, webRunning } from "../../dev/testing/workload.js";
+import { exports, queriedMetrics } from "../../dev/testing/queriedMetrics.js";
 import { eventually } from "../../dev/testing/cluster.js";
 import { DEMO_CLUSTER } from "../../dev/testing/emulator.js";
 import { startWorld, type World } from "../../dev/testing/world.js";
@@ -106,6 +107,14 @@ describe.each(["default", "evidence"] as const)(
       expect(text).toMatch(
         /^vpsie_autoscaler_pulumi_update_duration_seconds_count\{group="general",kind="scale-down",result="succeeded"\} 1$/m,
       );
+      expect(text).toMatch(/^cluster_autoscaler_evicted_pods_total 0$/m);
+      expect(text).toMatch(/^vpsie_autoscaler_vpsie_circuit_open 0$/m);
+      expect(text).toMatch(/^vpsie_autoscaler_stack_lock_held_seconds\{group="general"\} 0$/m);
+      // Every metric the chart's Grafana dashboard and alert rules query is one this scaler exports.
+      const queried = await queriedMetrics();
+      expect(queried.size).toBeGreaterThan(20);
+      const missing = [...queried].filter(([name]) => !exports(text, name));
+      expect(missing.map(([name, where]) => `${name} (${where})`)).toEqual([]);
     });
 
     it("records Events on the pods and the node, and keeps the status ConfigMap current", async () => {
