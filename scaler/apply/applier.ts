@@ -96,7 +96,8 @@ export interface ApplierOptions extends EngineOptions {
   stateDir: string;
   /** How long to wait for a lock someone else holds before reporting it (default 2 min). */
   lockWaitMs?: number;
-  progress?: (message: string) => void;
+  /** Progress lines, with the fields a structured log keeps: the stack, and the update's message. */
+  progress?: (message: string, fields: { stack: string; update?: string }) => void;
   /** The VPSie client the providers this process hosts use (default: from the environment). */
   client?: VpsieClient;
   /** How long a create looks for its new worker (tests shorten it). */
@@ -137,8 +138,8 @@ export class Applier {
     this.#intents = options.intents ?? fileIntents(options.stateDir);
   }
 
-  #progress(message: string): void {
-    this.#options.progress?.(message);
+  #progress(stack: string, message: string, update?: string): void {
+    this.#options.progress?.(message, update ? { stack, update } : { stack });
   }
 
   /** Applies the request, merged with others for the same group that queue behind a running update. */
@@ -200,7 +201,7 @@ export class Applier {
       backendUrl: this.#options.backendUrl,
       intents: this.#intents,
       client: this.#vpsie(),
-      progress: (m) => this.#progress(m),
+      progress: (m) => this.#progress(group, m),
     });
   }
 
@@ -231,6 +232,7 @@ export class Applier {
         );
       if (!reported)
         this.#progress(
+          group,
           `stack ${group}: an update by ${intent.host} (pid ${intent.pid}) started ${intent.startedAt}; waiting for it to finish or be abandoned`,
         );
       await new Promise((r) => setTimeout(r, 1_000));
@@ -258,7 +260,7 @@ export class Applier {
         }
         if (attempt === 0) {
           this.#options.metrics?.lockWaits.inc({ group });
-          this.#progress(`stack ${group} is locked by ${holders}: waiting`);
+          this.#progress(group, `stack ${group} is locked by ${holders}: waiting`);
         }
         await new Promise((r) => setTimeout(r, 1_000));
       }
@@ -320,7 +322,7 @@ export class Applier {
     const endTimer = this.#options.metrics?.updateDuration.startTimer({ group: group.name, kind });
     try {
       const result = await withIntent(this.#intents, group.name, message, async () => {
-        this.#progress(`updating stack ${group.name}: ${message}`);
+        this.#progress(group.name, `updating stack ${group.name}: ${message}`, message);
         const outcome = await this.#withLockWait(group.name, () =>
           this.#targetedUpdate(group, message, plan.added, plan.removed, plan.adopted),
         );
@@ -331,7 +333,7 @@ export class Applier {
           const hostname = step?.outputs?.hostname;
           return { key, hostname: typeof hostname === "string" ? hostname : undefined };
         });
-        this.#progress(`done: ${message}`);
+        this.#progress(group.name, `done: ${message}`, message);
         return {
           ...base,
           to: plan.members.length,
@@ -396,6 +398,7 @@ export class Applier {
       }
       if (err instanceof TargetsIncompleteError) {
         this.#progress(
+          group.name,
           `stack ${group.name}: its state lacks resources its config names; updating every member`,
         );
         return update({ adopt: adopted }, []);

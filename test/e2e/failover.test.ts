@@ -103,9 +103,17 @@ describe("two replicas: the leader dies mid-update", () => {
     const entries = async (log: string) =>
       (await logOf(log))
         .split("\n")
-        .flatMap((l) => (l ? [JSON.parse(l) as { time: number; msg: string }] : []));
-    const updateStart =
-      (await entries(a.log)).find((e) => e.msg.startsWith("updating stack general"))?.time ?? Number.NaN;
+        .flatMap((l) =>
+          l ? [JSON.parse(l) as { time: number; level: number; msg: string; [field: string]: unknown }] : [],
+        );
+    const updating = (await entries(a.log)).find((e) => e.msg.startsWith("updating stack general"));
+    // Structured fields, for log queries by stack and update rather than by prose.
+    expect(updating).toMatchObject({
+      level: 30,
+      stack: "general",
+      update: expect.stringMatching(/^scale-up general /),
+    });
+    const updateStart = updating?.time ?? Number.NaN;
     const tookOver =
       (await entries(b.log)).find((e) => e.msg.startsWith("became the leader"))?.time ?? Number.NaN;
     expect(killed - updateStart).toBeGreaterThan(6_000);

@@ -201,7 +201,7 @@ export function runCommand(): Command {
         ...settings,
         client,
         metrics,
-        progress: (m) => log("info", m),
+        progress: (m, fields) => log("info", m, fields),
         publishStackConfig: stacks && ((stack, after) => stacks.publish(stack, after)),
         intents:
           intentConfigMap && configMapIntents(kubeconfig, intentConfigMap.namespace, intentConfigMap.name),
