@@ -14,7 +14,7 @@ import {
   withScaleUpFailure,
 } from "../decision/options.js";
 import { plan, type Plan } from "../decision/plan.js";
-import { NODE_GROUP_LABEL, type Snapshot } from "../decision/types.js";
+import { NODE_GROUP_LABEL, type Snapshot, TO_BE_DELETED_TAINT } from "../decision/types.js";
 import type { NodeGroupConfig } from "../../stacks/contract.js";
 import type { ActionOutcome, Actuator } from "./actuator.js";
 import type { ApplyLayer, Clock, ClusterSource, GroupSource, Log, NodeOperations } from "./ports.js";
@@ -153,14 +153,16 @@ export class ScalerLoop {
       }
     }
     this.lastSkip = undefined;
-    if (!this.#recovered) {
+    const starting = !this.#recovered;
+    if (starting) {
       await this.#recoverGroups();
       this.#recovered = true;
     }
 
     // Observe.
     const now = this.#o.clock.now();
-    const snapshot = this.#o.cluster.snapshot();
+    let snapshot = this.#o.cluster.snapshot();
+    if (starting) snapshot = await this.#untaintLeftovers(snapshot);
     const configs = await this.#o.catalog.configs();
     await this.#register(snapshot, configs);
     const registered = new Set(snapshot.nodes.map((n) => n.name));
@@ -238,6 +240,40 @@ export class ScalerLoop {
         break;
     }
     void this.#o.reporter.outcome(outcome);
+  }
+
+  /**
+   * A leader killed mid-drain leaves its taint on a node that stays (cluster-autoscaler cleans its own at
+   * start too). Only members of a group: a node whose key is gone is on its way out, taint and all.
+   */
+  async #untaintLeftovers(snapshot: Snapshot): Promise<Snapshot> {
+    const draining = this.#o.actuator.drainingNodes;
+    const cleaned = new Set<string>();
+    for (const node of snapshot.nodes) {
+      if (!node.taints.some((t) => t.key === TO_BE_DELETED_TAINT)) continue;
+      if (draining.has(node.name) || !this.#o.catalog.keyOf(node.name)) continue;
+      try {
+        await this.#o.nodes.untaint(node.name);
+        cleaned.add(node.name);
+        this.#o.log(
+          "warn",
+          `took off the ${TO_BE_DELETED_TAINT} taint a stopped scaler left on ${node.name}`,
+          {
+            node: node.name,
+          },
+        );
+      } catch (err) {
+        this.#o.log("error", `could not untaint ${node.name}: ${(err as Error).message}`, {
+          node: node.name,
+        });
+      }
+    }
+    return {
+      ...snapshot,
+      nodes: snapshot.nodes.map((n) =>
+        cleaned.has(n.name) ? { ...n, taints: n.taints.filter((t) => t.key !== TO_BE_DELETED_TAINT) } : n,
+      ),
+    };
   }
 
   /** Recovers every group's stack from an update a crashed scaler left unfinished, before planning on it. */

@@ -72,6 +72,8 @@ export interface NodeOperations {
   label(node: string, group: NodeGroupConfig): Promise<void>;
   /** Taints the node and evicts `pods`; on failure the taint comes off again. */
   drain(node: string, pods: Pod[]): Promise<DrainOutcome>;
+  /** Takes the drain's taint off a node that is staying. */
+  untaint(node: string): Promise<void>;
   /** Deletes the Node object (its worker is gone). */
   remove(node: string): Promise<void>;
 }

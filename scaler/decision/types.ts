@@ -152,4 +152,6 @@ export function podKey(pod: Pick<Pod, "namespace" | "name">): string {
 }
 
 export const NODE_GROUP_LABEL = "autoscaler.vpsie.com/nodegroup";
+/** The NoSchedule taint a node gets before its drain (cluster-autoscaler's ToBeDeletedByClusterAutoscaler). */
+export const TO_BE_DELETED_TAINT = "autoscaler.vpsie.com/to-be-deleted";
 export const HOSTNAME_LABEL = "kubernetes.io/hostname";

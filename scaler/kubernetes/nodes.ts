@@ -6,10 +6,7 @@
 import type { CoreV1Api, V1Node, V1Taint } from "@kubernetes/client-node";
 import type { Clock, DrainOutcome, NodeOperations } from "../controller/ports.js";
 import type { Pod } from "../decision/types.js";
-import { NODE_GROUP_LABEL } from "../decision/types.js";
-
-/** Our equivalent of cluster-autoscaler's ToBeDeletedByClusterAutoscaler: nothing new lands here. */
-export const TO_BE_DELETED_TAINT = "autoscaler.vpsie.com/to-be-deleted";
+import { NODE_GROUP_LABEL, TO_BE_DELETED_TAINT } from "../decision/types.js";
 
 function status(err: unknown): number | undefined {
   return (err as { code?: number }).code;
@@ -165,6 +162,10 @@ export class KubernetesNodes implements NodeOperations {
 
   drain(node: string, pods: Pod[]): Promise<DrainOutcome> {
     return drainNode(this.#core, node, pods, this.#drain, this.#clock);
+  }
+
+  async untaint(node: string): Promise<void> {
+    await setDrainTaint(this.#core, node, false);
   }
 
   async remove(node: string): Promise<void> {

@@ -1,6 +1,7 @@
 import type { CoreV1Api, V1Node } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { KubernetesNodes, TO_BE_DELETED_TAINT } from "../../../scaler/kubernetes/nodes.js";
+import { TO_BE_DELETED_TAINT } from "../../../scaler/decision/types.js";
+import { KubernetesNodes } from "../../../scaler/kubernetes/nodes.js";
 import { pod } from "../decision/builders.js";
 import { FakeClock } from "./fakes.js";
 

@@ -102,6 +102,7 @@ export class FakeNodes implements NodeOperations {
   readonly drained: string[] = [];
   readonly removed: string[] = [];
   readonly labelled: string[] = [];
+  readonly untainted: string[] = [];
   drainOutcome: DrainOutcome = { drained: true, evicted: 0 };
 
   async label(node: string): Promise<void> {
@@ -110,6 +111,9 @@ export class FakeNodes implements NodeOperations {
   async drain(node: string, _pods: Pod[]): Promise<DrainOutcome> {
     this.drained.push(node);
     return this.drainOutcome;
+  }
+  async untaint(node: string): Promise<void> {
+    this.untainted.push(node);
   }
   async remove(node: string): Promise<void> {
     this.removed.push(node);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { NODE_GROUP_LABEL } from "../../../scaler/decision/types.js";
+import { NODE_GROUP_LABEL, TO_BE_DELETED_TAINT } from "../../../scaler/decision/types.js";
 import { MINUTE, node, pending, pod } from "../decision/builders.js";
 import { groupConfig, harness } from "./fakes.js";
 
@@ -40,6 +40,30 @@ describe("the scaler's loop, with a fake clock and fakes of everything it calls"
     expect(h.apply.requests).toHaveLength(1);
     await h.tick();
     expect(h.apply.recovered).toEqual(["general", "gpu"]);
+  });
+
+  it("takes the drain taint a stopped leader left off the group's nodes when it starts leading, once", async () => {
+    const h = harness([groupConfig("general", { minNodes: 2 })]);
+    const taints = [{ key: TO_BE_DELETED_TAINT, effect: "NoSchedule" as const }];
+    h.catalog.hostnames.set("general-a", "n1");
+    h.catalog.hostnames.set("general-b", "n2");
+    h.cluster.current = {
+      // n3's key is gone from the group: its removal ran, and it keeps the taint until it goes.
+      nodes: ["n1", "n2", "n3"].map((n) => node(n, { group: "general", taints: n === "n2" ? [] : taints })),
+      // n2 is full: the pending pod fits only n1.
+      pods: [pending({ cpu: 1000 }), pod({ nodeName: "n2", cpu: 4000 })],
+      pdbs: [],
+    };
+    h.loop.acting = false;
+    await h.tick();
+    expect(h.nodes.untainted).toEqual([]);
+    h.loop.acting = true;
+    await h.tick();
+    expect(h.nodes.untainted).toEqual(["n1"]);
+    // Planned as untainted: the pending pod fits n1, so no scale-up.
+    expect(h.apply.requests).toEqual([]);
+    await h.tick();
+    expect(h.nodes.untainted).toEqual(["n1"]);
   });
 
   it("starts no action when leadership is lost in the middle of a loop", async () => {
