@@ -3,7 +3,7 @@ import { dirname } from "node:path";
 import { Command } from "commander";
 import { ensureControlPlane, resolveControlPlane } from "../toolchain/kube.js";
 import { linkIntoCheckout } from "../toolchain/link.js";
-import { ensureGoTool, HELM, PROMTOOL, resolveGoTool } from "../toolchain/goTools.js";
+import { ensureGoTool, HELM, KARPENTER, PROMTOOL, resolveGoTool } from "../toolchain/goTools.js";
 import { resolvePulumi } from "../../scaler/tools/pulumi.js";
 import { ensurePulumi } from "../toolchain/pulumi.js";
 import { formatTable, type OutputFormat, outputOption } from "../../scaler/cli/output.js";
@@ -12,7 +12,7 @@ import { progressPrinter } from "../../scaler/cli/progress.js";
 export function toolsCommand(): Command {
   return new Command("tools")
     .description(
-      "find, or build from Go modules, the pulumi CLI matching @pulumi/pulumi, the local Kubernetes control plane (kube-apiserver, kube-scheduler, kube-controller-manager, etcd, kwok, kubectl), helm and promtool",
+      "find, or build from Go modules, the pulumi CLI matching @pulumi/pulumi, the local Kubernetes control plane (kube-apiserver, kube-scheduler, kube-controller-manager, etcd, kwok, kubectl), helm, promtool and Karpenter's kwok provider (the peer benchmark)",
     )
     .option("--check", "only report what is found; build nothing")
     .addOption(outputOption())
@@ -30,8 +30,10 @@ export function toolsCommand(): Command {
       const progress = progressPrinter();
       const pulumi = opts.check ? await resolvePulumi() : await ensurePulumi(progress);
       const kube = opts.check ? await resolveControlPlane() : await ensureControlPlane(progress);
-      const [helm, promtool] = await Promise.all(
-        [HELM, PROMTOOL].map((tool) => (opts.check ? resolveGoTool(tool) : ensureGoTool(tool, progress))),
+      const [helm, promtool, karpenter] = await Promise.all(
+        [HELM, PROMTOOL, KARPENTER].map((tool) =>
+          opts.check ? resolveGoTool(tool) : ensureGoTool(tool, progress),
+        ),
       );
       const links = opts.check
         ? undefined
@@ -43,7 +45,7 @@ export function toolsCommand(): Command {
           };
       if (opts.output === "json") {
         process.stdout.write(
-          `${JSON.stringify({ pulumi: { ...pulumi, link: links?.pulumi }, controlPlane: kube, helm, promtool, links }, null, 2)}\n`,
+          `${JSON.stringify({ pulumi: { ...pulumi, link: links?.pulumi }, controlPlane: kube, helm, promtool, karpenter, links }, null, 2)}\n`,
         );
         return;
       }
@@ -61,6 +63,7 @@ export function toolsCommand(): Command {
             ["kubectl", k8s, kube.kubectl.join(" ")],
             ["helm", `v${helm?.version}`, helm?.command.join(" ") ?? ""],
             ["promtool", `v${promtool?.version}`, promtool?.command.join(" ") ?? ""],
+            ["karpenter-kwok", `v${karpenter?.version}`, karpenter?.command.join(" ") ?? ""],
           ],
         ),
       );

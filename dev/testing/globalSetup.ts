@@ -1,10 +1,10 @@
 import { resolveControlPlane } from "../toolchain/kube.js";
 import { resolvePulumi } from "../../scaler/tools/pulumi.js";
-import { HELM, PROMTOOL, resolveGoTool } from "../toolchain/goTools.js";
+import { HELM, KARPENTER, PROMTOOL, resolveGoTool } from "../toolchain/goTools.js";
 
 /**
  * The engine and cluster tests need the real Pulumi CLI and control plane, the install tests helm and
- * promtool. A missing tool fails the
+ * promtool, the peer benchmark's test Karpenter. A missing tool fails the
  * run with the way to get it, rather than letting those tests skip.
  */
 export default async function setup(): Promise<void> {
@@ -12,4 +12,5 @@ export default async function setup(): Promise<void> {
   await resolveControlPlane();
   await resolveGoTool(HELM);
   await resolveGoTool(PROMTOOL);
+  await resolveGoTool(KARPENTER);
 }
