@@ -42,6 +42,8 @@ export class Actuator {
   readonly #o: ActuatorOptions;
   readonly #inFlight = new Set<string>();
   readonly #draining = new Set<string>();
+  /** The pending pods each scale-up under way was started for. */
+  readonly #awaiting = new Map<string, string[]>();
   /** Actions under way: settle() lets them finish, so no update is left half-applied. */
   readonly #actions = new Set<Promise<unknown>>();
 
@@ -52,6 +54,15 @@ export class Actuator {
   /** Node groups with an action under way: the loop plans nothing for them meanwhile. */
   get busyGroups(): ReadonlySet<string> {
     return this.#inFlight;
+  }
+
+  /**
+   * Pending pods a scale-up under way is adding nodes for ("namespace/name"). Until its update has
+   * written the group's new members they are nowhere in the plan's view, so the loop leaves these pods
+   * out: planned again, they would make another group grow for them too.
+   */
+  get podsAwaitingNodes(): ReadonlySet<string> {
+    return new Set([...this.#awaiting.values()].flat());
   }
 
   /** Nodes being drained: the loop leaves them out of its snapshot. */
@@ -77,6 +88,7 @@ export class Actuator {
     if (this.#inFlight.has(group)) return;
     const why = `${list(pods)}: ${reason}`;
     this.#o.log("info", `scale-up of ${group} by ${add}: ${why}`, { group, add });
+    this.#awaiting.set(group, pods);
     this.#track(group, async () => {
       try {
         const result = await this.#o.apply.apply({ group, add, remove: [], reason: why });
@@ -95,6 +107,8 @@ export class Actuator {
         // Some of its nodes may have been created all the same: learn their names from the state.
         await this.#learnNodeNames(group);
         this.#o.onOutcome({ kind: "ScaleUpFailed", group, error, quota: err instanceof VpsieQuotaError });
+      } finally {
+        this.#awaiting.delete(group);
       }
     });
   }

@@ -14,7 +14,7 @@ import {
   withScaleUpFailure,
 } from "../decision/options.js";
 import { plan, type Plan } from "../decision/plan.js";
-import { NODE_GROUP_LABEL, type Snapshot, TO_BE_DELETED_TAINT } from "../decision/types.js";
+import { NODE_GROUP_LABEL, podKey, type Snapshot, TO_BE_DELETED_TAINT } from "../decision/types.js";
 import type { NodeGroupConfig } from "../../stacks/contract.js";
 import type { ActionOutcome, Actuator } from "./actuator.js";
 import type { ApplyLayer, Clock, ClusterSource, GroupSource, Log, NodeOperations } from "./ports.js";
@@ -172,8 +172,13 @@ export class ScalerLoop {
     const draining = this.#o.actuator.drainingNodes;
 
     // Plan.
+    const awaiting = this.#o.actuator.podsAwaitingNodes;
     const result = plan({
-      snapshot: { ...snapshot, nodes: snapshot.nodes.filter((n) => !draining.has(n.name)) },
+      snapshot: {
+        ...snapshot,
+        nodes: snapshot.nodes.filter((n) => !draining.has(n.name)),
+        pods: awaiting.size ? snapshot.pods.filter((p) => !awaiting.has(podKey(p))) : snapshot.pods,
+      },
       groups: groups.filter((g) => !busy.has(g.name)),
       timers: this.#timers,
       now,

@@ -66,6 +66,24 @@ describe("the scaler's loop, with a fake clock and fakes of everything it calls"
     expect(h.nodes.untainted).toEqual(["n1"]);
   });
 
+  it("grows no second group for pods a scale-up under way is adding nodes for", async () => {
+    const h = harness([groupConfig("general"), groupConfig("big", { kubeSizeId: 3 })]);
+    h.cluster.current = { nodes: [], pods: [pending({ cpu: 1000 })], pdbs: [] };
+    let finish: () => void = () => undefined;
+    const answer = h.apply.answer;
+    // The first update takes a while, and has not written its new members when the next loop runs.
+    h.apply.answer = (request) =>
+      new Promise((resolve) => {
+        finish = () => resolve(answer(request));
+      });
+    await h.loop.tick();
+    expect(h.apply.requests).toHaveLength(1);
+    await h.loop.tick();
+    expect(h.apply.requests).toHaveLength(1);
+    finish();
+    await h.actuator.settle();
+  });
+
   it("starts no action when leadership is lost in the middle of a loop", async () => {
     const h = harness([groupConfig("general")]);
     h.cluster.current = { nodes: [], pods: [pending({ cpu: 1000 })], pdbs: [] };
