@@ -184,6 +184,65 @@ export class Actuator {
     });
   }
 
+  /**
+   * Removes empty nodes of one group in one update: each is tainted (a pod scheduled meanwhile would be
+   * evicted like any drain's), then their keys go together, then their Node objects.
+   */
+  removeEmpty(group: string, nodes: Array<{ node: string; reason: string }>): void {
+    if (this.#inFlight.has(group)) return;
+    const members = nodes.flatMap(({ node, reason }) => {
+      const key = this.#o.catalog.keyOf(node);
+      if (!key)
+        this.#o.log("warn", `not removing ${node}: no member key of ${group} names it`, { group, node });
+      return key ? [{ node, key, reason }] : [];
+    });
+    if (members.length === 0) return;
+    for (const { node, key, reason } of members) {
+      this.#draining.add(node);
+      this.#o.log("info", `scale-down of ${group}: removing empty ${node} (${key}): ${reason}`, {
+        group,
+        node,
+        key,
+      });
+      this.#o.onOutcome({ kind: "ScaleDownStarted", group, node, reason });
+    }
+    this.#track(group, async () => {
+      const drained: typeof members = [];
+      try {
+        for (const member of members) {
+          const drain = await this.#o.nodes.drain(member.node, []);
+          if (drain.drained) drained.push(member);
+          else this.#o.onOutcome({ kind: "DrainFailed", group, node: member.node, reason: drain.reason });
+        }
+        if (drained.length === 0) return;
+        const result = await this.#o.apply.apply({
+          group,
+          add: 0,
+          remove: drained.map((m) => m.key),
+          reason: `${drained.length === 1 ? "node" : "empty nodes"} ${list(drained.map((m) => m.node))} drained: ${drained[0]?.reason}`,
+        });
+        this.#o.log("info", `applied: ${result.message}`, { group });
+        for (const { node, key } of drained) {
+          await this.#o.nodes.remove(node).catch(() => undefined);
+          this.#o.catalog.hostnames.delete(key);
+          this.#o.onOutcome({ kind: "ScaledDown", group, node, key, empty: true, result });
+        }
+      } catch (err) {
+        const error = err as Error;
+        this.#o.log(
+          "error",
+          `scale-down of ${drained.map((m) => m.node).join(", ")} failed: ${error.message}`,
+          {
+            group,
+          },
+        );
+        for (const { node } of drained) this.#o.onOutcome({ kind: "ScaleDownFailed", group, node, error });
+      } finally {
+        for (const { node } of members) this.#draining.delete(node);
+      }
+    });
+  }
+
   /** Drains the node, then removes exactly its key in one update, then deletes its Node object. */
   scaleDown(group: string, node: string, pods: Pod[], reason: string): void {
     if (this.#inFlight.has(group)) return;

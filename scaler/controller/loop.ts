@@ -196,12 +196,27 @@ export class ScalerLoop {
     for (const up of result.scaleUp) actuator.scaleUp(up.group, up.to - up.from, up.pods, up.reason);
     for (const failed of result.failedProvisioning)
       actuator.removeUnregistered(failed.group, failed.key, failed.reason);
-    const down = result.scaleDown.find((d) => !actuator.busyGroups.has(d.group));
-    if (down) {
+    // One action per group: its empty nodes together in one update (the planner allows up to
+    // maxEmptyBulkDelete, as cluster-autoscaler deletes empty nodes in bulk), else its one drain.
+    const downs = new Map<string, typeof result.scaleDown>();
+    for (const down of result.scaleDown)
+      if (!actuator.busyGroups.has(down.group))
+        downs.set(down.group, [...(downs.get(down.group) ?? []), down]);
+    for (const [group, candidates] of downs) {
+      const empty = candidates.filter((d) => d.pods.length === 0);
+      if (empty.length > 0) {
+        actuator.removeEmpty(
+          group,
+          empty.map((d) => ({ node: d.node, reason: d.reason })),
+        );
+        continue;
+      }
+      const [down] = candidates;
+      if (!down) continue;
       const pods = snapshot.pods.filter(
         (p) => p.nodeName === down.node && !p.isDaemonSet && !p.isMirror && !p.finished,
       );
-      actuator.scaleDown(down.group, down.node, pods, down.reason);
+      actuator.scaleDown(group, down.node, pods, down.reason);
     }
     await this.#reconcile(configs, snapshot);
   }

@@ -115,6 +115,40 @@ describe("the scaler's loop, with a fake clock and fakes of everything it calls"
     expect(h.nodes.removed).toEqual(["n2"]);
   });
 
+  it("removes a group's empty nodes together in one update, and a drain of another group beside it", async () => {
+    const h = harness(
+      [groupConfig("general", { minNodes: 0 }), groupConfig("big", { kubeSizeId: 3, minNodes: 0 })],
+      {
+        scaleDownUnneededTimeMs: 0,
+      },
+    );
+    ["n1", "n2", "n3"].forEach((n, i) => h.catalog.hostnames.set(`general-${i}`, n));
+    h.catalog.hostnames.set("big-0", "b1");
+    h.catalog.hostnames.set("big-1", "b2");
+    h.cluster.current = {
+      nodes: [
+        ...["n1", "n2", "n3"].map((n) => node(n, { group: "general" })),
+        node("b1", { group: "big", cpu: 8000 }),
+        node("b2", { group: "big", cpu: 8000 }),
+      ],
+      // b1's one small pod fits on b2: b1 is drained; general's three are empty.
+      pods: [pod({ nodeName: "b1", cpu: 500 }), pod({ nodeName: "b2", cpu: 500 })],
+      pdbs: [],
+    };
+    await h.tick();
+    expect(h.apply.requests).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ group: "general", remove: ["general-0", "general-1", "general-2"] }),
+      ]),
+    );
+    expect(h.nodes.removed).toEqual(expect.arrayContaining(["n1", "n2", "n3"]));
+    // One update for the three: the group's stack history has one entry, not three.
+    expect(h.apply.requests.filter((r) => r.group === "general")).toHaveLength(1);
+    expect(h.apply.requests.filter((r) => r.group === "big")).toEqual([
+      expect.objectContaining({ remove: [expect.stringMatching(/^big-/)] }),
+    ]);
+  });
+
   it("waits the delay after a scale-up before removing anything", async () => {
     const h = harness([groupConfig("general")], { scaleDownUnneededTimeMs: 0 });
     h.cluster.current = { nodes: [], pods: [pending({ cpu: 1000 })], pdbs: [] };
