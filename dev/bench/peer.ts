@@ -272,10 +272,11 @@ async function measure(autoscaler: Autoscaler) {
 /** vpsie-autoscaler: the emulator with the catalogue, one node group per size, `run` with its defaults. */
 const ours: Autoscaler = {
   name: "ours",
-  sizeOf: (node) => {
-    const group = node.metadata?.labels?.[NODE_GROUP_LABEL];
-    return PEER_SIZES.find((s) => s.name === group)?.name;
-  },
+  // The size a worker was made with: a node that just registered has no group label until the loop
+  // labels it, and its capacity is its size's (each size has its own vCPU count).
+  sizeOf: (node) =>
+    PEER_SIZES.find((s) => String(s.cpu) === node.status?.capacity?.cpu)?.name ??
+    node.metadata?.labels?.[NODE_GROUP_LABEL],
   async start(cluster, dir) {
     const sim = await testEmulator((c) => {
       c.offers = { [DEMO_DC]: PEER_SIZES };
