@@ -165,7 +165,13 @@ export class ScalerLoop {
     if (starting) snapshot = await this.#untaintLeftovers(snapshot);
     const configs = await this.#o.catalog.configs();
     await this.#register(snapshot, configs);
-    const registered = new Set(snapshot.nodes.map((n) => n.name));
+    // A node that registered and is not Ready yet is still on its way, as cluster-autoscaler counts it:
+    // planned as a fresh node of its group rather than as a node that takes no pods, which made the
+    // next loop add another node for the same pending pods.
+    const provisionMs = this.#planner.maxNodeProvisionTimeMs;
+    const registered = new Set(
+      snapshot.nodes.filter((n) => n.ready || now - n.createdAt > provisionMs).map((n) => n.name),
+    );
     const groups = await this.#o.catalog.decisionGroups(configs, registered, now, (m) =>
       this.#o.log("warn", m),
     );

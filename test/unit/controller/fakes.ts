@@ -138,9 +138,21 @@ export class FakeGroups implements GroupSource {
   async configs(): Promise<NodeGroupConfig[]> {
     return this.groups;
   }
-  async decisionGroups(configs: NodeGroupConfig[]): Promise<NodeGroup[]> {
+  /** As the real catalog: members whose node has not registered are upcoming. */
+  async decisionGroups(
+    configs: NodeGroupConfig[],
+    registered: ReadonlySet<string>,
+    now: number,
+  ): Promise<NodeGroup[]> {
     return configs.map((c) =>
-      decisionGroup(c.name, { minNodes: c.minNodes, maxNodes: c.maxNodes, labels: c.labels }),
+      decisionGroup(c.name, {
+        minNodes: c.minNodes,
+        maxNodes: c.maxNodes,
+        labels: c.labels,
+        upcoming: c.nodes
+          .filter((key) => !registered.has(this.hostnames.get(key) ?? ""))
+          .map((key) => ({ key, requestedAt: now })),
+      }),
     );
   }
   keyOf(nodeName: string): string | undefined {

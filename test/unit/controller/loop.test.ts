@@ -66,6 +66,29 @@ describe("the scaler's loop, with a fake clock and fakes of everything it calls"
     expect(h.nodes.untainted).toEqual(["n1"]);
   });
 
+  it("adds no node for pending pods while the node added for them has registered but is not Ready yet", async () => {
+    const h = harness([groupConfig("general", { nodes: ["general-a", "general-b"] })]);
+    h.catalog.hostnames.set("general-a", "n1");
+    h.catalog.hostnames.set("general-b", "n2");
+    h.cluster.current = {
+      nodes: [
+        node("n1", { group: "general", cpu: 1000 }),
+        // As the node lifecycle controller leaves a node that is not Ready yet.
+        node("n2", {
+          group: "general",
+          ready: false,
+          createdAt: h.clock.now() - 30_000,
+          taints: [{ key: "node.kubernetes.io/not-ready", effect: "NoSchedule" }],
+        }),
+      ],
+      pods: [pod({ nodeName: "n1", cpu: 900 }), pending({ cpu: 1000 })],
+      pdbs: [],
+    };
+    await h.tick();
+    expect(h.apply.requests).toEqual([]);
+    expect(h.loop.lastPlan?.pending).toEqual([expect.objectContaining({ outcome: "fits-upcoming" })]);
+  });
+
   it("grows no second group for pods a scale-up under way is adding nodes for", async () => {
     const h = harness([groupConfig("general"), groupConfig("big", { kubeSizeId: 3 })]);
     h.cluster.current = { nodes: [], pods: [pending({ cpu: 1000 })], pdbs: [] };
