@@ -37,9 +37,11 @@ describe("npm run bench:peer, small", () => {
         "--pods",
         "40",
         "--consolidate-after",
-        "10",
+        "5",
         "--quiet",
-        "45",
+        "20",
+        "--max-minutes",
+        "5",
       ],
       { cwd: dir.path, timeout: 900_000, maxBuffer: 16 * 1024 * 1024 },
     );
