@@ -9,7 +9,7 @@
  * Pulumi process it starts). Writes bench-results/peer.json.
  *
  *   node dist/dev/bench/peer.js [--pods 1000] [--registration-delay 5] [--consolidate-after 30]
- *                               [--quiet 120] [--only ours|karpenter]
+ *                               [--quiet 120] [--max-minutes 30] [--scale-in-minutes M] [--only ours|karpenter]
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { openSync } from "node:fs";
@@ -59,6 +59,8 @@ const { values: flags } = parseArgs({
     "consolidate-after": { type: "string", default: "30" },
     quiet: { type: "string", default: "120" },
     "max-minutes": { type: "string", default: "30" },
+    /** How long the scale-in may take to settle (default: --max-minutes). */
+    "scale-in-minutes": { type: "string" },
     only: { type: "string" },
   },
 });
@@ -67,6 +69,7 @@ const registrationDelay = Number(flags["registration-delay"]);
 const consolidateAfter = Number(flags["consolidate-after"]);
 const quietSeconds = Number(flags.quiet);
 const maxMs = Number(flags["max-minutes"]) * 60_000;
+const scaleInMs = Number(flags["scale-in-minutes"] ?? flags["max-minutes"]) * 60_000;
 const started = Date.now();
 const progress = (line: string) =>
   process.stderr.write(`[${String(Math.round((Date.now() - started) / 1000)).padStart(5)} s] ${line}\n`);
@@ -243,8 +246,8 @@ async function measure(autoscaler: Autoscaler) {
       const settled =
         Date.now() - lastChange >= quietSeconds * 1000 && running(snapshot) === snapshot.pods.length;
       if (settled) break;
-      if (Date.now() - scaleInAt > maxMs) {
-        progress(`${autoscaler.name}: the scale-in did not settle in ${maxMs / 60_000} min`);
+      if (Date.now() - scaleInAt > scaleInMs) {
+        progress(`${autoscaler.name}: the scale-in did not settle in ${scaleInMs / 60_000} min`);
         break;
       }
     }
