@@ -14,7 +14,6 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { openSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, type V1Node, type V1Pod } from "@kubernetes/client-node";
@@ -31,6 +30,7 @@ import { tempDir } from "../testing/tempDir.js";
 import { resolveControlPlane } from "../toolchain/kube.js";
 import { KARPENTER, resolveGoTool } from "../toolchain/goTools.js";
 import { imageNodeOptions, printTable, round1, samplePss, writeResults } from "./report.js";
+import { freePort } from "../localcluster/controlPlane.js";
 
 const run = promisify(execFile);
 
@@ -73,14 +73,6 @@ const scaleInMs = Number(flags["scale-in-minutes"] ?? flags["max-minutes"]) * 60
 const started = Date.now();
 const progress = (line: string) =>
   process.stderr.write(`[${String(Math.round((Date.now() - started) / 1000)).padStart(5)} s] ${line}\n`);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -10,7 +10,6 @@
  *   node dist/dev/bench/scale.js [--nodes 1000] [--pods-per-node 30] [--seconds 60] [--compare-with OTHER/bin/vpsie-autoscaler.js]
  */
 import { mkdir, readFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { CoreV1Api } from "@kubernetes/client-node";
@@ -21,6 +20,7 @@ import { spawnCliToLog } from "../testing/cli.js";
 import { DEMO_TOKEN, GENERAL_GROUP, testEmulator } from "../testing/emulator.js";
 import { testProject } from "../testing/project.js";
 import { imageNodeOptions, median, mib, printTable, writeResults } from "./report.js";
+import { freePort } from "../localcluster/controlPlane.js";
 
 const TARGETS = { rssMiB: 150, idleMillicores: 20 };
 
@@ -40,14 +40,6 @@ const pods = nodes * podsPerNode;
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 const started = Date.now();
 const elapsed = () => `${Math.round((Date.now() - started) / 1000)} s`;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** In batches, so the API server is busy but not flooded. */
 async function inBatches<T>(items: T[], size: number, each: (item: T) => Promise<unknown>): Promise<void> {

@@ -44,7 +44,8 @@ export type Progress = (message: string) => void;
 const RECORD = "cluster.json";
 const execFileAsync = promisify(execFile);
 
-async function freePort(): Promise<number> {
+/** A port nothing listens on at 127.0.0.1 now: the one way dev code picks ports. */
+export async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.once("error", reject);

