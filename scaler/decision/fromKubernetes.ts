@@ -243,16 +243,27 @@ function describe(item: unknown, index: number): string {
   return `items[${index}] (${meta.kind ?? "unknown kind"}${name ? ` ${name}` : ""})`;
 }
 
+/**
+ * Taints the node lifecycle controller keeps on a node until it has seen it Ready. cluster-autoscaler's
+ * readiness (utils/kubernetes/ready.go) counts a node carrying one as not ready: between kubelet
+ * reporting Ready and the taint's removal, pods still cannot land there, and a planner that saw a
+ * Ready but tainted node added another node for the same pending pods.
+ */
+const NOT_READY_TAINTS = new Set(["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"]);
+
 export function nodeFromKubernetes(item: unknown, where: string): Node {
   const n = parsed(NodeObject, item, where);
   const quantities = n.status?.allocatable ?? n.status?.capacity;
+  const taints = n.spec?.taints ?? [];
   return {
     name: n.metadata.name,
     labels: n.metadata.labels ?? {},
     annotations: n.metadata.annotations ?? {},
-    taints: n.spec?.taints ?? [],
+    taints,
     unschedulable: n.spec?.unschedulable ?? false,
-    ready: n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
+    ready:
+      (n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false) &&
+      !taints.some((t) => NOT_READY_TAINTS.has(t.key)),
     allocatable: resources(quantities, `${where}.status.allocatable`),
     createdAt: time(n.metadata.creationTimestamp) ?? 0,
   };

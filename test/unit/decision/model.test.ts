@@ -150,4 +150,29 @@ describe("snapshots", () => {
     });
     expect(snapshot.pods).toEqual([]);
   });
+
+  it("counts a Ready node that still carries the node lifecycle controller's not-ready or unreachable taint as not ready", () => {
+    const node = (name: string, key?: string) => ({
+      kind: "Node",
+      metadata: { name },
+      spec: key ? { taints: [{ key, effect: "NoSchedule" }] } : {},
+      status: {
+        allocatable: { cpu: "2", memory: "4Gi", pods: "110" },
+        conditions: [{ type: "Ready", status: "True" }],
+      },
+    });
+    const snapshot = snapshotFromList({
+      kind: "List",
+      items: [
+        node("fresh", "node.kubernetes.io/not-ready"),
+        node("lost", "node.kubernetes.io/unreachable"),
+        node("ready", "dedicated"),
+      ],
+    });
+    expect(snapshot.nodes.map((n) => [n.name, n.ready])).toEqual([
+      ["fresh", false],
+      ["lost", false],
+      ["ready", true],
+    ]);
+  });
 });
