@@ -39,6 +39,7 @@ import { describeLock, listLocks } from "./locks.js";
 import { recoverStack, type RecoveryReport } from "./recovery.js";
 import type { ScalerMetrics } from "../observability/metrics.js";
 import { newNodeKey, type PublishStackConfig, readNodeGroups, writeMembers } from "./stackConfig.js";
+import type { UpdateLink } from "./stackStore.js";
 
 /** How many changed keys an update's message names before it summarises the rest. */
 const MESSAGE_KEYS = 10;
@@ -54,6 +55,11 @@ export interface ScaleRequest {
   adopt?: WorkerRef[];
   /** Why, in words people read in the stack history: pods waiting, nodes unneeded. */
   reason: string;
+  /**
+   * A person's change to the group's settings (a commit), applied by an update of the group itself even
+   * when no member changes, so the stack history records it and names it.
+   */
+  settings?: { ref: string };
 }
 
 /** The stack-history entry of an update, as the update's own events report it. */
@@ -105,8 +111,10 @@ export interface ApplierOptions extends EngineOptions {
   metrics?: ScalerMetrics;
   /** Where update intents are kept when not in files under stateDir (in a cluster: a ConfigMap). */
   intents?: IntentStore;
-  /** Where a stack's new member list must be durable before its update runs (in a cluster: a ConfigMap). */
+  /** Where a stack's new member list must be durable before its update runs (in a cluster: a ConfigMap or Git). */
   publishStackConfig?: PublishStackConfig;
+  /** After an update: tells the store that keeps history which update carried out its change. */
+  linkUpdate?: (stack: string, link: UpdateLink) => Promise<void>;
 }
 
 interface Queued {
@@ -122,6 +130,7 @@ function merge(a: ScaleRequest, b: ScaleRequest): ScaleRequest {
     remove: [...new Set([...a.remove, ...b.remove])],
     adopt: [...(a.adopt ?? []), ...(b.adopt ?? [])],
     reason: a.reason === b.reason ? a.reason : `${a.reason}; ${b.reason}`,
+    settings: b.settings ?? a.settings,
   };
 }
 
@@ -194,7 +203,7 @@ export class Applier {
     if (!intent || !intentAbandoned(intent)) return undefined;
     const config = (await readNodeGroups(this.#options.projectDir, group)).find((g) => g.name === group);
     if (!config) return undefined;
-    return recoverStack({
+    const report = await recoverStack({
       stack: await this.#stack(group),
       stackName: group,
       group: config,
@@ -203,6 +212,25 @@ export class Applier {
       client: this.#vpsie(),
       progress: (m) => this.#progress(group, m),
     });
+    if (!report.skipped)
+      await this.#link(group, `recovery: finish the interrupted update (${intent.message})`);
+    return report;
+  }
+
+  /** Links the stack's latest update to the store's change it carried out (the commit), when the store keeps history. */
+  async #link(group: string, message: string, ref?: string): Promise<void> {
+    const { linkUpdate } = this.#options;
+    if (!linkUpdate) return;
+    try {
+      const [latest] = await (await this.#stack(group)).history(1, 1);
+      await linkUpdate(group, { version: latest?.version, message, ref });
+    } catch (err) {
+      // The update stands: only the cross-reference is missing, and the next link of the stack's adds it.
+      this.#progress(
+        group,
+        `stack ${group}: could not link the update to its commit: ${(err as Error).message}`,
+      );
+    }
   }
 
   /** Member key → node name (the worker's hostname), from the Node resources in the group's state. */
@@ -288,7 +316,7 @@ export class Applier {
       requests,
       preview: { changes: {}, output: "" },
     };
-    if (plan.skipped)
+    if (plan.skipped && !request.settings)
       return {
         ...base,
         to: group.nodes.length,
@@ -299,8 +327,9 @@ export class Applier {
       };
 
     const adoptedKeys = Object.keys(plan.adopted);
-    const kind =
-      adoptedKeys.length > 0 && plan.added.length === 0 && plan.removed.length === 0
+    const kind = plan.skipped
+      ? "settings"
+      : adoptedKeys.length > 0 && plan.added.length === 0 && plan.removed.length === 0
         ? "adopt"
         : plan.added.length > 0 && plan.removed.length === 0
           ? "scale-up"
@@ -317,15 +346,33 @@ export class Applier {
       changed.length > MESSAGE_KEYS
         ? `${changed.slice(0, MESSAGE_KEYS).join(" ")} … ${changed.length - MESSAGE_KEYS} more`
         : changed.join(" ");
-    const message = `${kind} ${group.name} ${group.nodes.length} → ${plan.members.length} (${changes}): ${request.reason}${plan.note ? ` [${plan.note}]` : ""}`;
-    await writeMembers(projectDir, group.name, group.name, plan.members, this.#options.publishStackConfig);
+    const message = plan.skipped
+      ? `settings ${group.name}: ${request.reason}`
+      : `${kind} ${group.name} ${group.nodes.length} → ${plan.members.length} (${changes}): ${request.reason}${plan.note ? ` [${plan.note}]` : ""}`;
     const endTimer = this.#options.metrics?.updateDuration.startTimer({ group: group.name, kind });
+    let published = false;
     try {
+      // The intent first: a scaler that dies once the new member list is published (a commit pushed)
+      // leaves an intent, and the next one finishes that update instead of planning it again.
       const result = await withIntent(this.#intents, group.name, message, async () => {
-        this.#progress(group.name, `updating stack ${group.name}: ${message}`, message);
+        const ref = plan.skipped
+          ? request.settings?.ref
+          : await writeMembers(
+              projectDir,
+              group.name,
+              group.name,
+              plan.members,
+              message,
+              this.#options.publishStackConfig,
+            );
+        published = true;
+        // The stack history names the commit; the commit's note names the update.
+        const recorded = ref && !plan.skipped ? `${message} (commit ${ref.slice(0, 7)})` : message;
+        this.#progress(group.name, `updating stack ${group.name}: ${recorded}`, recorded);
         const outcome = await this.#withLockWait(group.name, () =>
-          this.#targetedUpdate(group, message, plan.added, plan.removed, plan.adopted),
+          this.#targetedUpdate(group, recorded, plan.added, plan.removed, plan.adopted, !!plan.skipped),
         );
+        await this.#link(group.name, recorded, ref || undefined);
         const created = [...plan.added, ...adoptedKeys].map((key) => {
           const step = outcome.steps.find(
             (s) => s.type === RESOURCE_TYPES.node && s.urn === nodeUrn(group.name, key) && !s.failed,
@@ -340,12 +387,12 @@ export class Applier {
           created,
           deleted: plan.removed,
           adopted: adoptedKeys,
-          message,
+          message: recorded,
           preview: { changes: outcome.resourceChanges, output: outcome.diff },
           history: {
             kind: "update" as const,
             result: "succeeded" as const,
-            message,
+            message: recorded,
             startTime: outcome.startTime.toISOString(),
             endTime: outcome.endTime.toISOString(),
             resourceChanges: outcome.resourceChanges,
@@ -356,7 +403,15 @@ export class Applier {
       return result;
     } catch (err) {
       endTimer?.({ result: "failed" });
-      await this.#restoreMembers(group, [...plan.added, ...adoptedKeys], plan.removed);
+      if (published && !plan.skipped)
+        await this.#restoreMembers(group, [...plan.added, ...adoptedKeys], plan.removed, err as Error).catch(
+          (restoreError: unknown) =>
+            // The keys stay as published; the group's next action, or recovery, settles them.
+            this.#progress(
+              group.name,
+              `stack ${group.name}: could not restore the member list after the failed update: ${(restoreError as Error).message}`,
+            ),
+        );
       throw err;
     }
   }
@@ -373,10 +428,11 @@ export class Applier {
     added: string[],
     removed: string[],
     adopted: Record<string, WorkerRef>,
+    settings = false,
   ): Promise<UpdateOutcome> {
     const declared = [...added, ...Object.keys(adopted)];
     const targets = [...declared, ...removed].map((key) => nodeUrn(group.name, key));
-    if (group.nodes.length === 0) targets.push(nodeGroupUrn(group.name, group.name));
+    if (group.nodes.length === 0 || settings) targets.push(nodeGroupUrn(group.name, group.name));
     // An empty target list would be no target at all: every undeclared node would be deleted.
     if (targets.length === 0) throw new Error(`stack ${group.name}: a scoped update without targets`);
     const update = async (scope: ProgramScope, urns: string[]) =>
@@ -442,7 +498,12 @@ export class Applier {
   }
 
   /** After a failed update: keys whose nodes exist stay members, the others go back to what they were. */
-  async #restoreMembers(group: NodeGroupConfig, added: string[], removed: string[]): Promise<void> {
+  async #restoreMembers(
+    group: NodeGroupConfig,
+    added: string[],
+    removed: string[],
+    error: Error,
+  ): Promise<void> {
     const stack = await this.#stack(group.name);
     const exported = await stack.exportStack().catch(() => undefined);
     const { nodes, pending } = nodesInState(exported?.deployment);
@@ -467,11 +528,13 @@ export class Applier {
       ...current.nodes.filter((k) => !added.includes(k) || inState.has(k)),
       ...removed.filter((k) => inState.has(k) && !current.nodes.includes(k)),
     ];
+    const why = error.message.split("\n")[0]?.slice(0, 200) ?? "";
     await writeMembers(
       this.#options.projectDir,
       group.name,
       group.name,
       members,
+      `restore ${group.name} ${current.nodes.length} → ${members.length} after a failed update: ${why}`,
       this.#options.publishStackConfig,
     );
   }

@@ -19,6 +19,15 @@ export class StackConfigError extends Error {
   override name = "StackConfigError";
 }
 
+/**
+ * A stack file changed where it is kept (a person's edit or commit) after this process read it: the
+ * scale action is not applied, and the next loop plans again from what is there now. Not a failure of
+ * the group's, so it backs nothing off.
+ */
+export class StackConfigConflictError extends StackConfigError {
+  override name = "StackConfigConflictError";
+}
+
 export function stackConfigPath(projectDir: string, stack: string): string {
   return join(projectDir, STACKS_DIR, stackFileName(stack));
 }
@@ -38,16 +47,36 @@ async function load(path: string) {
   return { doc, text };
 }
 
-/** The node groups a stack declares now, as a person may just have edited them. */
-export async function readNodeGroups(projectDir: string, stack: string): Promise<NodeGroupConfig[]> {
-  const path = stackConfigPath(projectDir, stack);
-  const { doc } = await load(path);
+function nodeGroupsOf(doc: ReturnType<typeof parseDocument>, source: string): NodeGroupConfig[] {
   try {
     const js = doc.toJS() as { config?: Record<string, unknown> } | null;
     return parseNodeGroups(js?.config?.[FULL_CONFIG_KEY]);
   } catch (err) {
-    throw new StackConfigError(`${path}: ${(err as Error).message}`);
+    throw new StackConfigError(`${source}: ${(err as Error).message}`);
   }
+}
+
+/** The node groups a stack declares now, as a person may just have edited them. */
+export async function readNodeGroups(projectDir: string, stack: string): Promise<NodeGroupConfig[]> {
+  const path = stackConfigPath(projectDir, stack);
+  const { doc } = await load(path);
+  return nodeGroupsOf(doc, path);
+}
+
+/**
+ * Checks a stack file's text as it arrives from where people edit it: valid YAML, a valid node-group
+ * list, and the group the stack is named after among it. The message names the file and the field.
+ */
+export function checkStackFile(text: string, stack: string, source: string): NodeGroupConfig[] {
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0)
+    throw new StackConfigError(`${source} is not valid YAML: ${doc.errors[0]?.message}`);
+  const groups = nodeGroupsOf(doc, source);
+  if (!groups.some((g) => g.name === stack))
+    throw new StackConfigError(
+      `${source}: ${FULL_CONFIG_KEY} declares no node group named ${stack}, the stack the file is named after`,
+    );
+  return groups;
 }
 
 /** A fresh member key for the group, unique among the keys it already has. */
@@ -59,19 +88,23 @@ export function newNodeKey(group: string, taken: ReadonlySet<string>): string {
 }
 
 /**
- * Makes a stack file's new text durable elsewhere before the file changes (the in-cluster ConfigMap);
- * throwing leaves the file as it was.
+ * Makes a stack file's new text durable elsewhere before the file changes (the in-cluster ConfigMap,
+ * a commit in a Git repository), saying why (the update's message); throwing leaves the file as it was.
  */
-export type PublishStackConfig = (stack: string, after: string) => Promise<void>;
+export type PublishStackConfig = (stack: string, after: string, message: string) => Promise<string | void>;
 
-/** Replaces one group's member list in the file, atomically, after `publish` accepted the new text. */
+/**
+ * Replaces one group's member list in the file, atomically, after `publish` accepted the new text;
+ * returns what the store keeps it under (a commit id), when it says.
+ */
 export async function writeMembers(
   projectDir: string,
   stack: string,
   group: string,
   members: string[],
+  message: string,
   publish?: PublishStackConfig,
-): Promise<void> {
+): Promise<string | void> {
   const path = stackConfigPath(projectDir, stack);
   const { doc } = await load(path);
   const groups = doc.getIn(["config", FULL_CONFIG_KEY], true);
@@ -81,8 +114,9 @@ export async function writeMembers(
     throw new StackConfigError(`${path}: node group ${group} is not declared (a person may have removed it)`);
   entry.set("nodes", doc.createNode(members));
   const after = doc.toString();
-  await publish?.(stack, after);
+  const ref = await publish?.(stack, after, message);
   const temp = `${path}.${process.pid}.tmp`;
   await writeFile(temp, after);
   await rename(temp, path);
+  return ref;
 }

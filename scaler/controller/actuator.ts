@@ -22,7 +22,9 @@ export type ActionOutcome =
   | { kind: "UnregisteredRemovalFailed"; group: string; key: string; error: Error }
   | { kind: "Adopted"; group: string; worker: string; result: ScaleResult }
   | { kind: "AdoptionFailed"; group: string; worker: string; error: Error }
-  | { kind: "GoneNodeRemoved"; group: string; node: string };
+  | { kind: "GoneNodeRemoved"; group: string; node: string }
+  | { kind: "SettingsApplied"; group: string; result: ScaleResult }
+  | { kind: "SettingsFailed"; group: string; error: Error };
 
 export interface ActuatorOptions {
   apply: ApplyLayer;
@@ -143,6 +145,23 @@ export class Actuator {
         const error = err as Error;
         this.#o.log("error", `adopting ${worker.hostname} into ${group} failed: ${error.message}`, { group });
         this.#o.onOutcome({ kind: "AdoptionFailed", group, worker: worker.hostname, error });
+      }
+    });
+  }
+
+  /** A person's change to the group's settings (a commit): an update of the group that names it. */
+  applySettings(group: string, ref: string, reason: string): void {
+    if (this.#inFlight.has(group)) return;
+    this.#o.log("info", `applying the settings of ${group}: ${reason}`, { group });
+    this.#track(group, async () => {
+      try {
+        const result = await this.#o.apply.apply({ group, add: 0, remove: [], reason, settings: { ref } });
+        this.#o.log("info", `applied: ${result.message}`, { group });
+        this.#o.onOutcome({ kind: "SettingsApplied", group, result });
+      } catch (err) {
+        const error = err as Error;
+        this.#o.log("error", `applying the settings of ${group} failed: ${error.message}`, { group });
+        this.#o.onOutcome({ kind: "SettingsFailed", group, error });
       }
     });
   }

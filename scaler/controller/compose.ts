@@ -19,6 +19,7 @@ import { type BatchWindow, ScalerLoop } from "./loop.js";
 import { type ApplyLayer, type Clock, type Log, systemClock } from "./ports.js";
 import { Reconciler } from "./reconciler.js";
 import { Reporter } from "./reporter.js";
+import type { StackSync } from "../apply/stackStore.js";
 
 export interface ScalerOptions {
   kubeconfig: KubeConfig;
@@ -31,7 +32,7 @@ export interface ScalerOptions {
   planner?: Partial<PlannerOptions>;
   drain?: Partial<DrainOptions>;
   metrics?: ScalerMetrics;
-  syncStackConfig?: (busy: ReadonlySet<string>) => Promise<void>;
+  syncStackConfig?: (busy: ReadonlySet<string>) => Promise<StackSync>;
   /** Reconciliation of unclaimed workers and of Nodes without a worker (defaults: every 2 min, 10 min grace). */
   reconcile?: { intervalMs?: number; graceMs?: number };
   /** Where the status ConfigMap goes (default kube-system/vpsie-autoscaler-status). */
@@ -56,13 +57,15 @@ export class Scaler {
     const catalog = new GroupCatalog(options.projectDir, options.client);
     const nodes = new KubernetesNodes(core, options.drain ?? {}, clock);
     options.metrics?.watchCircuit(() => options.client.circuitOpen);
+    const status = new StatusConfigMap(
+      core,
+      options.status?.namespace ?? "kube-system",
+      options.status?.name ?? "vpsie-autoscaler-status",
+    );
     const reporter = new Reporter({
       events: new KubernetesEvents(core),
-      status: new StatusConfigMap(
-        core,
-        options.status?.namespace ?? "kube-system",
-        options.status?.name ?? "vpsie-autoscaler-status",
-      ),
+      status,
+      statusObject: status.object,
       clock,
       log,
       metrics: options.metrics,

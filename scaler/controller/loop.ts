@@ -20,6 +20,8 @@ import type { ActionOutcome, Actuator } from "./actuator.js";
 import type { ApplyLayer, Clock, ClusterSource, GroupSource, Log, NodeOperations } from "./ports.js";
 import type { Reconciler } from "./reconciler.js";
 import type { Reporter } from "./reporter.js";
+import type { StackSync } from "../apply/stackStore.js";
+import { StackConfigConflictError } from "../apply/stackConfig.js";
 
 /** A loop that has not completed for this long while leading means the scaler is stuck (CA: max-inactivity). */
 const MAX_INACTIVITY_MS = 10 * 60_000;
@@ -51,7 +53,7 @@ export interface LoopOptions {
    * Brings stacks/ up to date before each loop, leaving the groups being updated alone (in a cluster:
    * from the stack ConfigMap). A failure skips the loop: nothing is planned from config it could not read.
    */
-  syncStackConfig?: (busy: ReadonlySet<string>) => Promise<void>;
+  syncStackConfig?: (busy: ReadonlySet<string>) => Promise<StackSync>;
   log: Log;
 }
 
@@ -145,12 +147,14 @@ export class ScalerLoop {
       : (this.#o.cluster.notReady() ?? this.#o.vpsieUnavailable?.());
     if (why) return this.#skip(why);
     const busy = new Set(this.#o.actuator.busyGroups);
+    let sync: StackSync | undefined;
     if (this.#o.syncStackConfig) {
       try {
-        await this.#o.syncStackConfig(busy);
+        sync = await this.#o.syncStackConfig(busy);
       } catch (err) {
         return this.#skip(`stack config not synced: ${(err as Error).message}`);
       }
+      await this.#o.reporter.stackConfig(sync.problems);
     }
     this.lastSkip = undefined;
     const starting = !this.#recovered;
@@ -158,6 +162,14 @@ export class ScalerLoop {
       await this.#recoverGroups();
       this.#recovered = true;
     }
+    // A person's change to a group (a commit) is applied first, by an update of its own naming it; the
+    // group is planned again once that is done. A group whose file does not parse is held back.
+    for (const change of sync?.settings ?? []) {
+      if (busy.has(change.stack) || !this.acting) continue;
+      this.#o.actuator.applySettings(change.stack, change.ref, change.reason);
+      busy.add(change.stack);
+    }
+    for (const stack of sync?.held ?? []) busy.add(stack);
 
     // Observe.
     const now = this.#o.clock.now();
@@ -246,6 +258,8 @@ export class ScalerLoop {
         if (outcome.result.created.length > 0) this.#timers = { ...this.#timers, lastScaleUp: now };
         break;
       case "ScaleUpFailed":
+        // A person changed the group's file meanwhile: planned again from it, nothing to back off.
+        if (outcome.error instanceof StackConfigConflictError) break;
         // cluster-autoscaler backs a group off after a failed scale-up; a VPSie refusal counts at once.
         this.#timers = withScaleUpFailure(
           this.#timers,

@@ -79,7 +79,7 @@ export interface NodeOperations {
 }
 
 export interface InvolvedObject {
-  kind: "Pod" | "Node";
+  kind: "Pod" | "Node" | "ConfigMap";
   name: string;
   namespace?: string;
 }
@@ -91,7 +91,8 @@ export interface EventRecorder {
 
 /** Where the status document goes (in a cluster: the status ConfigMap). */
 export interface StatusWriter {
-  write(status: string): Promise<void>;
+  /** The status document, and other keys beside it (the stack config's problems). */
+  write(status: string, extra?: Record<string, string>): Promise<void>;
 }
 
 /** One line for the log: a message and the fields that say what it is about. */

@@ -12,6 +12,7 @@ import { isScaleDownBlocked, type UnremovableReason } from "../decision/reasons.
 import type { NodeGroup, Snapshot } from "../decision/types.js";
 import type { ScalerMetrics } from "../observability/metrics.js";
 import type { ActionOutcome } from "./actuator.js";
+import type { StackConfigProblem } from "../apply/stackStore.js";
 import { buildStatus, type ClusterAutoscalerStatus, type StatusSettings } from "./caStatus.js";
 import type { Clock, EventRecorder, InvolvedObject, Log, StatusWriter } from "./ports.js";
 
@@ -25,6 +26,8 @@ export interface ReporterOptions {
   metrics?: ScalerMetrics;
   /** The planner's settings the status and its gauges read. */
   planner: StatusSettings & Pick<PlannerOptions, "limits">;
+  /** The status ConfigMap, which Events about the scaler's own configuration are about (as CA's are). */
+  statusObject?: { namespace: string; name: string };
 }
 
 /** cluster-autoscaler's failed_scale_ups_total reasons. */
@@ -38,6 +41,7 @@ export class Reporter {
   readonly #o: ReporterOptions;
   readonly #recent = new Map<string, number>();
   #lastStatus?: ClusterAutoscalerStatus;
+  #problems: StackConfigProblem[] = [];
 
   constructor(options: ReporterOptions) {
     this.#o = options;
@@ -107,6 +111,27 @@ export class Reporter {
     await this.#status(plan, snapshot, groups);
   }
 
+  /**
+   * Stack files that cannot be used (a commit that does not parse): a log line and a Warning Event on
+   * the status ConfigMap when one appears, and a key of the status ConfigMap while it lasts.
+   */
+  async stackConfig(problems: StackConfigProblem[]): Promise<void> {
+    const known = new Set(this.#problems.map((p) => p.message));
+    this.#problems = problems;
+    for (const problem of problems) {
+      if (known.has(problem.message)) continue;
+      const message = `${problem.message}: node group ${problem.stack} is held back, nothing from this file is applied until it is fixed`;
+      this.#o.log("warn", message, { group: problem.stack, source: problem.source });
+      if (this.#o.statusObject)
+        await this.#event(
+          { kind: "ConfigMap", ...this.#o.statusObject },
+          "StackConfigInvalid",
+          message,
+          "Warning",
+        );
+    }
+  }
+
   /** An action's end: its event and its metrics. */
   async outcome(outcome: ActionOutcome): Promise<void> {
     const metrics = this.#o.metrics;
@@ -171,7 +196,12 @@ export class Reporter {
     );
     this.#o.metrics?.recordStatus(this.#lastStatus, this.#o.planner.limits.maxNodesTotal);
     try {
-      await this.#o.status.write(stringify(this.#lastStatus));
+      await this.#o.status.write(
+        stringify(this.#lastStatus),
+        this.#problems.length > 0
+          ? { stackConfigProblems: this.#problems.map((p) => `- ${p.message}`).join("\n") }
+          : {},
+      );
     } catch (err) {
       this.#o.log("warn", "could not write the status", { error: (err as Error).message });
     }

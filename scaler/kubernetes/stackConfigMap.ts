@@ -8,12 +8,14 @@ import { readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ApiException, CoreV1Api, type KubeConfig, type V1ConfigMap } from "@kubernetes/client-node";
 import { groupOfStackFile, stackFileName, STACKS_DIR } from "../../stacks/contract.js";
+import { StackConfigConflictError } from "../apply/stackConfig.js";
+import type { StackStore, StackSync } from "../apply/stackStore.js";
 
 export class StackConfigMapError extends Error {
   override name = "StackConfigMapError";
 }
 
-export class StackConfigMap {
+export class StackConfigMap implements StackStore {
   readonly #core: CoreV1Api;
   readonly #namespace: string;
   readonly #name: string;
@@ -53,7 +55,7 @@ export class StackConfigMap {
    * Makes stacks/ hold exactly the ConfigMap's stack files, leaving alone the stacks in `busy` (an
    * update of theirs is running, and it published its file before it started).
    */
-  async pull(busy: ReadonlySet<string> = new Set()): Promise<string[]> {
+  async pull(busy: ReadonlySet<string> = new Set()): Promise<StackSync> {
     const data = (await this.#read()).data ?? {};
     const wanted = new Map(
       Object.entries(data).flatMap(([key, text]) => {
@@ -86,7 +88,7 @@ export class StackConfigMap {
       this.#known.set(key, text);
       changed.push(stack);
     }
-    return changed;
+    return { changed, held: new Set(), problems: [], settings: [] };
   }
 
   /**
@@ -99,7 +101,7 @@ export class StackConfigMap {
     const key = stackFileName(stack);
     const current = await this.#read();
     if ((current.data?.[key] ?? "") !== (this.#known.get(key) ?? ""))
-      throw new StackConfigMapError(
+      throw new StackConfigConflictError(
         `${this.description} key ${key} changed since it was read (a person edited it): the scale action is planned again`,
       );
     try {
@@ -111,7 +113,7 @@ export class StackConfigMap {
       this.#known.set(key, after);
     } catch (err) {
       if (err instanceof ApiException && err.code === 409)
-        throw new StackConfigMapError(
+        throw new StackConfigConflictError(
           `${this.description} changed while ${key} was being written: the scale action is planned again`,
         );
       throw new StackConfigMapError(`${this.description} could not be written: ${(err as Error).message}`);

@@ -15,14 +15,18 @@ export class StatusConfigMap implements StatusWriter {
     this.#name = name;
   }
 
-  async write(status: string): Promise<void> {
+  get object(): { namespace: string; name: string } {
+    return { namespace: this.#namespace, name: this.#name };
+  }
+
+  async write(status: string, extra: Record<string, string> = {}): Promise<void> {
     const body: V1ConfigMap = {
       metadata: {
         name: this.#name,
         namespace: this.#namespace,
         annotations: { [LAST_UPDATED_ANNOTATION]: new Date().toISOString() },
       },
-      data: { status },
+      data: { status, ...extra },
     };
     try {
       await this.#core.replaceNamespacedConfigMap({ name: this.#name, namespace: this.#namespace, body });

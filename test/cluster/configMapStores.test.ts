@@ -51,10 +51,10 @@ describe("stack config in a ConfigMap", () => {
       },
     });
     const stacks = new StackConfigMap(cluster.kubeconfig, NAMESPACE, NAME, dir.path);
-    expect((await stacks.pull()).sort()).toEqual(["a", "b"]);
+    expect((await stacks.pull()).changed.sort()).toEqual(["a", "b"]);
     expect((await readdir(stacksDir())).sort()).toEqual(["Pulumi.a.yaml", "Pulumi.b.yaml"]);
     await setData({ "Pulumi.a.yaml": "a: 2\n" });
-    expect((await stacks.pull()).sort()).toEqual(["a", "b"]);
+    expect((await stacks.pull()).changed.sort()).toEqual(["a", "b"]);
     expect(await readdir(stacksDir())).toEqual(["Pulumi.a.yaml"]);
     expect(await readFile(join(stacksDir(), "Pulumi.a.yaml"), "utf8")).toBe("a: 2\n");
   });
@@ -68,7 +68,7 @@ describe("stack config in a ConfigMap", () => {
     await stacks.pull();
     // Pulumi writes the passphrase's encryption salt into the file when it creates the stack.
     await writeFile(join(stacksDir(), "Pulumi.a.yaml"), "a: 3\nencryptionsalt: s\n");
-    expect(await stacks.pull()).toEqual([]);
+    expect((await stacks.pull()).changed).toEqual([]);
     expect(await readFile(join(stacksDir(), "Pulumi.a.yaml"), "utf8")).toBe("a: 3\nencryptionsalt: s\n");
   });
 
