@@ -22,6 +22,19 @@ export const RunConfig = z
     logLevel: z.enum(LOG_LEVELS).optional(),
     stackConfigMap: z.string().optional(),
     intentConfigMap: z.string().optional(),
+    /** The stack config files in a Git repository (docs/gitops.md); credentials come from the environment. */
+    git: z
+      .object({
+        repo: z.string().optional(),
+        branch: z.string().min(1).optional(),
+        path: z.string().optional(),
+        author: z
+          .object({ name: z.string().min(1).optional(), email: z.string().min(3).optional() })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
     lease: z
       .object({
         namespace: z.string().optional(),

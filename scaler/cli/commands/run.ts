@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { join, resolve } from "node:path";
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { Command, InvalidArgumentError, Option } from "commander";
@@ -6,6 +7,7 @@ import { LOG_LEVELS, type LogLevel } from "../../log/logger.js";
 import { helpText } from "../help.js";
 import { UsageError } from "../usageError.js";
 import { addStackOptions, engine, type StackFlags } from "./stacks.js";
+import type { StackStore } from "../../apply/stackStore.js";
 
 function seconds(value: string): number {
   const n = Number(value);
@@ -25,6 +27,30 @@ function namespacedName(
   if (!namespace || !name || rest.length > 0)
     throw new UsageError(`${flag} ${value}: expected <namespace>/<name>, e.g. kube-system/${example}`);
   return { namespace, name };
+}
+
+/** The repository's URL, refused when it carries credentials: those come from the environment only. */
+function gitRepoUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`--git-repo ${value}: expected an http:// or https:// URL`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:")
+    throw new UsageError(
+      `--git-repo: ${url.protocol} is not supported: the scaler speaks Git over HTTP(S) only (no SSH); use the repository's HTTPS URL and a token`,
+    );
+  if (url.username || url.password)
+    throw new UsageError(
+      "--git-repo: the URL carries credentials; put the token in VPSIE_AUTOSCALER_GIT_TOKEN (from the Secret) and pass the URL without it",
+    );
+  return url.toString();
+}
+
+function gitCredentials(env: NodeJS.ProcessEnv): { username: string; token: string } | undefined {
+  const token = env.VPSIE_AUTOSCALER_GIT_TOKEN;
+  return token ? { username: env.VPSIE_AUTOSCALER_GIT_USERNAME || "git", token } : undefined;
 }
 
 export function runCommand(): Command {
@@ -52,6 +78,15 @@ export function runCommand(): Command {
         "keep the stack config files in this ConfigMap (one key Pulumi.<group>.yaml per node group): read every loop, written before every scale action; for a scaler whose disk does not outlive it",
       )
       .option(
+        "--git-repo <url>",
+        "keep the stack config files in this Git repository (HTTPS; token from VPSIE_AUTOSCALER_GIT_TOKEN): pulled every loop, every scale action a commit pushed before its update",
+      )
+      .option("--git-branch <branch>", "the branch of --git-repo (default main)")
+      .option(
+        "--git-path <folder>",
+        "the folder of --git-repo that holds Pulumi.<group>.yaml (default stacks/)",
+      )
+      .option(
         "--intent-configmap <namespace/name>",
         "keep update intents in this ConfigMap instead of WORK_DIR: the replica that takes over recovers an update the one that died left unfinished",
       )
@@ -71,11 +106,13 @@ export function runCommand(): Command {
             "vpsie-autoscaler run --kubeconfig ~/.kube/config --project-dir . --scan-interval 10",
             "vpsie-autoscaler run --config /etc/vpsie-autoscaler/config.yaml --log-level debug",
             "vpsie-autoscaler run --stack-configmap kube-system/vpsie-autoscaler-stacks --intent-configmap kube-system/vpsie-autoscaler-intents",
+            "VPSIE_AUTOSCALER_GIT_TOKEN=… vpsie-autoscaler run --git-repo https://git.example.com/platform/cluster.git --git-path clusters/prod/node-groups",
           ],
           environment: [
             "VPSIE_API_URL, VPSIE_TOKEN or VPSIE_CLIENT_ID and VPSIE_CLIENT_SECRET, VPSIE_API_RATE_LIMIT (requests a minute)",
             "PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE, VPSIE_AUTOSCALER_WORK_DIR",
             "KUBECONFIG, or the in-cluster service account",
+            "VPSIE_AUTOSCALER_GIT_USERNAME (default git) and VPSIE_AUTOSCALER_GIT_TOKEN, for --git-repo",
           ],
           exitCodes: [
             "0 stopped by SIGTERM or SIGINT after the actions under way finished",
@@ -95,6 +132,9 @@ export function runCommand(): Command {
         metricsAddress: string;
         stackConfigmap?: string;
         intentConfigmap?: string;
+        gitRepo?: string;
+        gitBranch?: string;
+        gitPath?: string;
         config?: string;
         logLevel: LogLevel;
       },
@@ -128,6 +168,22 @@ export function runCommand(): Command {
         intentConfigMap: pick("intentConfigmap", flags.intentConfigmap, file.intentConfigMap),
         logLevel: pick("logLevel", flags.logLevel, file.logLevel),
       };
+      const gitRepo = pick("gitRepo", flags.gitRepo, file.git?.repo);
+      const gitStore = gitRepo
+        ? {
+            url: gitRepoUrl(gitRepo),
+            branch: pick("gitBranch", flags.gitBranch, file.git?.branch) ?? "main",
+            path: pick("gitPath", flags.gitPath, file.git?.path) ?? "stacks",
+            author: {
+              name: file.git?.author?.name ?? "vpsie-autoscaler",
+              email: file.git?.author?.email ?? "vpsie-autoscaler@localhost",
+            },
+          }
+        : undefined;
+      if (gitStore && opts.stackConfigMap)
+        throw new UsageError(
+          "--git-repo and --stack-configmap both say where the stack config files are: keep one",
+        );
       const stackConfigMap = namespacedName(
         "--stack-configmap",
         opts.stackConfigMap,
@@ -145,6 +201,7 @@ export function runCommand(): Command {
       const { createLogger, logTo } = await import("../../log/logger.js");
       const { LeaderElector } = await import("../../kubernetes/leaderElection.js");
       const { StackConfigMap, StackConfigMapError } = await import("../../kubernetes/stackConfigMap.js");
+      const { GitStoreError } = await import("../../git/gitStackStore.js");
       const { configMapIntents } = await import("../../kubernetes/intentConfigMap.js");
       const { ScalerMetrics } = await import("../../observability/metrics.js");
       const { buildInfo } = await import("../buildInfo.js");
@@ -181,18 +238,29 @@ export function runCommand(): Command {
       });
       const settings = await engine(opts);
       if (settings.preparedProjectDir) log("info", `prepared the project directory ${settings.projectDir}`);
-      let stacks: InstanceType<typeof StackConfigMap> | undefined;
-      if (stackConfigMap) {
+      let stacks: StackStore | undefined;
+      if (stackConfigMap)
         stacks = new StackConfigMap(
           kubeconfig,
           stackConfigMap.namespace,
           stackConfigMap.name,
           settings.projectDir,
         );
+      if (gitStore) {
+        const { GitStackStore } = await import("../../git/gitStackStore.js");
+        stacks = new GitStackStore({
+          ...gitStore,
+          cloneDir: join(resolve(opts.workDir), "git"),
+          projectDir: settings.projectDir,
+          credentials: gitCredentials(process.env),
+        });
+      }
+      if (stacks) {
         try {
           await stacks.pull();
         } catch (err) {
-          if (err instanceof StackConfigMapError) throw new UsageError(err.message);
+          if (err instanceof StackConfigMapError || err instanceof GitStoreError)
+            throw new UsageError(err.message);
           throw err;
         }
         log("info", `stack config comes from ${stacks.description}`);
@@ -202,7 +270,9 @@ export function runCommand(): Command {
         client,
         metrics,
         progress: (m, fields) => log("info", m, fields),
-        publishStackConfig: stacks && ((stack, after) => stacks.publish(stack, after)),
+        publishStackConfig: stacks && ((stack, after, message) => stacks.publish(stack, after, message)),
+        linkUpdate:
+          stacks?.linkUpdate && ((stack, link) => stacks.linkUpdate?.(stack, link) ?? Promise.resolve()),
         intents:
           intentConfigMap && configMapIntents(kubeconfig, intentConfigMap.namespace, intentConfigMap.name),
       });
@@ -216,7 +286,7 @@ export function runCommand(): Command {
         planner: plannerOptions(file),
         // Its own namespace, the Lease's, where its Role lets it write.
         status: { namespace: opts.leaseNamespace, name: "vpsie-autoscaler-status" },
-        syncStackConfig: stacks && (async (busy) => void (await stacks.pull(busy))),
+        syncStackConfig: stacks && ((busy) => stacks.pull(busy)),
         log,
       });
       scaler.acting = false;
