@@ -205,6 +205,8 @@ export function installVpsieAutoscaler(args: InstallArgs, opts: pulumi.Component
                   secretEnv("VPSIE_CLIENT_ID", true),
                   secretEnv("VPSIE_CLIENT_SECRET", true),
                   secretEnv("VPSIE_API_URL", true),
+                  secretEnv("VPSIE_AUTOSCALER_GIT_USERNAME", true),
+                  secretEnv("VPSIE_AUTOSCALER_GIT_TOKEN", true),
                   secretEnv("PULUMI_BACKEND_URL", false),
                   {
                     name: "PULUMI_CONFIG_PASSPHRASE_FILE",

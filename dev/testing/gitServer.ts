@@ -22,9 +22,9 @@ export interface TestGitServer {
   token: string;
   /** Requests served, and how many were refused for bad credentials. */
   requests: { served: number; unauthorized: number; pushes: number };
-  /** Runs `hook` when the next push arrives, before the server takes it (a person pushing first). */
+  /** Runs `hook` when the next push to a branch arrives, before the server takes it (a person pushing first). */
   beforeNextPush: (hook: () => Promise<void>) => void;
-  /** Runs `hook` once the next push has been answered (a crash right after it). */
+  /** Runs `hook` once the next push to a branch has been answered (a crash right after it). */
   afterNextPush: (hook: () => void) => void;
   stop: () => Promise<void>;
 }
@@ -139,18 +139,18 @@ export async function startGitServer(
       return;
     }
     requests.pushes += 1;
-    const hook = before;
-    before = undefined;
-    const done = after;
-    after = undefined;
-    if (done) res.on("finish", done);
     // The body is read whole first, so a hook runs between the client's ref advertisement and its push.
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      void (hook ?? (() => Promise.resolve()))().then(() =>
-        cgi(req, res, root, username, Buffer.concat(chunks)),
-      );
+      const body = Buffer.concat(chunks);
+      // The commands come first in the body: "<old> <new> refs/heads/main"; notes pushes pass untouched.
+      const branch = body.subarray(0, 200).includes("refs/heads/");
+      const hook = branch ? before : undefined;
+      const done = branch ? after : undefined;
+      if (branch) [before, after] = [undefined, undefined];
+      if (done) res.on("finish", done);
+      void (hook ?? (() => Promise.resolve()))().then(() => cgi(req, res, root, username, body));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -223,7 +223,12 @@ export class Applier {
     if (!linkUpdate) return;
     try {
       const [latest] = await (await this.#stack(group)).history(1, 1);
-      await linkUpdate(group, { version: latest?.version, message, ref });
+      await linkUpdate(group, {
+        version: latest?.version || undefined,
+        startTime: latest?.startTime ? new Date(latest.startTime).toISOString() : undefined,
+        message,
+        ref,
+      });
     } catch (err) {
       // The update stands: only the cross-reference is missing, and the next link of the stack's adds it.
       this.#progress(
@@ -380,7 +385,7 @@ export class Applier {
           const hostname = step?.outputs?.hostname;
           return { key, hostname: typeof hostname === "string" ? hostname : undefined };
         });
-        this.#progress(group.name, `done: ${message}`, message);
+        this.#progress(group.name, `done: ${recorded}`, recorded);
         return {
           ...base,
           to: plan.members.length,
@@ -455,7 +460,7 @@ export class Applier {
       if (err instanceof TargetsIncompleteError) {
         this.#progress(
           group.name,
-          `stack ${group.name}: its state lacks resources its config names; updating every member`,
+          `stack ${group.name}: its state lacks resources its config names; updating every member (${err.message})`,
         );
         return update({ adopt: adopted }, []);
       }

@@ -33,8 +33,10 @@ export interface StackSync {
 
 /** The update a published change led to, for the store's history to name. */
 export interface UpdateLink {
-  /** The update's version in the stack history, when known. */
+  /** The update's version in the stack history, when the backend numbers updates (DIY backends do not). */
   version?: number;
+  /** When the update started, as the stack history shows it: what names it in a DIY backend. */
+  startTime?: string;
   message: string;
   /** The store's reference the update carried out (a commit id); absent: the stack's latest of ours. */
   ref?: string;

@@ -24,7 +24,7 @@ export type ActionOutcome =
   | { kind: "AdoptionFailed"; group: string; worker: string; error: Error }
   | { kind: "GoneNodeRemoved"; group: string; node: string }
   | { kind: "SettingsApplied"; group: string; result: ScaleResult }
-  | { kind: "SettingsFailed"; group: string; error: Error };
+  | { kind: "SettingsFailed"; group: string; ref: string; error: Error };
 
 export interface ActuatorOptions {
   apply: ApplyLayer;
@@ -161,7 +161,7 @@ export class Actuator {
       } catch (err) {
         const error = err as Error;
         this.#o.log("error", `applying the settings of ${group} failed: ${error.message}`, { group });
-        this.#o.onOutcome({ kind: "SettingsFailed", group, error });
+        this.#o.onOutcome({ kind: "SettingsFailed", group, ref, error });
       }
     });
   }
@@ -255,7 +255,11 @@ export class Actuator {
             group,
           },
         );
-        for (const { node } of drained) this.#o.onOutcome({ kind: "ScaleDownFailed", group, node, error });
+        for (const { node } of drained) {
+          // The key stays a member, so the node stays: schedulable again, as cluster-autoscaler leaves it.
+          await this.#o.nodes.untaint(node).catch(() => undefined);
+          this.#o.onOutcome({ kind: "ScaleDownFailed", group, node, error });
+        }
       } finally {
         for (const { node } of members) this.#draining.delete(node);
       }
@@ -299,6 +303,7 @@ export class Actuator {
       } catch (err) {
         const error = err as Error;
         this.#o.log("error", `scale-down of ${node} failed: ${error.message}`, { group, node });
+        await this.#o.nodes.untaint(node).catch(() => undefined);
         this.#o.onOutcome({ kind: "ScaleDownFailed", group, node, error });
       } finally {
         this.#draining.delete(node);

@@ -65,6 +65,8 @@ export class ScalerLoop {
   #ticking?: Promise<void>;
   #acting = false;
   #recovered = false;
+  /** Settings changes (commits) given to the actuator, so a link that failed does not apply one twice. */
+  readonly #settingsApplied = new Set<string>();
   #lastLoopAt: number;
   #batchStartedAt?: number;
   #reconciledAt = Number.NEGATIVE_INFINITY;
@@ -165,7 +167,8 @@ export class ScalerLoop {
     // A person's change to a group (a commit) is applied first, by an update of its own naming it; the
     // group is planned again once that is done. A group whose file does not parse is held back.
     for (const change of sync?.settings ?? []) {
-      if (busy.has(change.stack) || !this.acting) continue;
+      if (busy.has(change.stack) || !this.acting || this.#settingsApplied.has(change.ref)) continue;
+      this.#settingsApplied.add(change.ref);
       this.#o.actuator.applySettings(change.stack, change.ref, change.reason);
       busy.add(change.stack);
     }
@@ -272,9 +275,16 @@ export class ScalerLoop {
       case "ScaledDown":
         this.#timers = { ...this.#timers, lastScaleDown: now };
         break;
-      case "DrainFailed":
       case "ScaleDownFailed":
+        if (outcome.error instanceof StackConfigConflictError) break;
         this.#timers = { ...this.#timers, lastScaleDownFailure: now };
+        break;
+      case "DrainFailed":
+        this.#timers = { ...this.#timers, lastScaleDownFailure: now };
+        break;
+      case "SettingsFailed":
+        // Tried again at the next loop that still finds the commit without its update.
+        this.#settingsApplied.delete(outcome.ref);
         break;
       default:
         break;

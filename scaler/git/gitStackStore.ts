@@ -311,11 +311,13 @@ export class GitStackStore implements StackStore {
       if (!last || !this.#ours(last)) return;
       commit = last.oid;
     }
-    const note = [
-      `pulumi stack ${stack}${link.version !== undefined ? ` update ${link.version}` : ""}`,
-      link.message,
-      "",
-    ].join("\n");
+    const update =
+      link.version !== undefined
+        ? `update ${link.version}`
+        : link.startTime
+          ? `update started ${link.startTime}`
+          : "update";
+    const note = [`pulumi stack ${stack} ${update}`, link.message, ""].join("\n");
     for (let attempt = 1; ; attempt++) {
       await this.#fetchNotes();
       if (await this.#noted(commit)) return;

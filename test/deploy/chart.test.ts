@@ -151,6 +151,29 @@ describe("the Helm chart", () => {
     });
   });
 
+  it("keeps the stack files in a Git repository with gitops.repo, its token from the Secret and never in the settings", async () => {
+    const objects = await rendered(
+      "gitops.repo=https://git.example.com/platform/cluster.git",
+      "gitops.path=clusters/prod/node-groups",
+    );
+    const git = settings(objects);
+    expect(git.stackConfigMap).toBeUndefined();
+    expect(git.git).toEqual({
+      repo: "https://git.example.com/platform/cluster.git",
+      branch: "main",
+      path: "clusters/prod/node-groups",
+      author: { name: "vpsie-autoscaler", email: "vpsie-autoscaler@localhost" },
+    });
+    const env = podSpec(objects).containers[0]?.env ?? [];
+    expect(env).toContainEqual({
+      name: "VPSIE_AUTOSCALER_GIT_TOKEN",
+      valueFrom: {
+        secretKeyRef: { name: "vpsie-autoscaler", key: "VPSIE_AUTOSCALER_GIT_TOKEN", optional: true },
+      },
+    });
+    expect(settings(defaults).git).toBeUndefined();
+  });
+
   it("renders the Service, ServiceMonitor, PrometheusRule and dashboard from the files promtool and the metrics test check", async () => {
     expect(find(defaults, "ServiceMonitor")).toBeUndefined();
     expect(find(defaults, "PrometheusRule")).toBeUndefined();

@@ -91,10 +91,13 @@ describe("the Git stack store, against git http-backend", () => {
     // The scaler's own commit is no settings change of a person's.
     expect((await s.pull()).settings).toEqual([]);
     // Without a ref, a link notes the stack's latest commit of the scaler's (an update finished by recovery).
-    await s.linkUpdate("general", { version: 3, message: "recovery: finish the interrupted update (…)" });
+    await s.linkUpdate("general", {
+      startTime: "2026-12-01T08:00:00.000Z",
+      message: "recovery: finish the interrupted update (…)",
+    });
     await git(person, "fetch", "-q", "origin", `+${NOTES_REF}:${NOTES_REF}`);
     expect(await git(person, "notes", `--ref=${NOTES_REF}`, "show", commit)).toMatch(
-      /^pulumi stack general update 3\n/,
+      /^pulumi stack general update started 2026-12-01T08:00:00.000Z\n/,
     );
   });
 
