@@ -21,6 +21,7 @@ import { Reporter } from "../../../scaler/controller/reporter.js";
 import { defaultPlannerOptions, type PlannerOptions } from "../../../scaler/decision/options.js";
 import type { NodeGroup, Pod, Snapshot } from "../../../scaler/decision/types.js";
 import type { NodeGroupConfig } from "../../../stacks/contract.js";
+import type { StackSync } from "../../../scaler/apply/stackStore.js";
 import { group as decisionGroup, NOW } from "../decision/builders.js";
 
 export class FakeClock implements Clock {
@@ -182,12 +183,17 @@ export function harness(groups: NodeGroupConfig[], planner: Partial<PlannerOptio
   const nodes = new FakeNodes();
   const events = new RecordedEvents();
   const statuses: string[] = [];
+  /** What the stack store's pull answers each loop (the Git store's, in a cluster). */
+  const store: { sync: StackSync } = {
+    sync: { changed: [], held: new Set(), problems: [], settings: [] },
+  };
   const catalog = new FakeGroups(groups);
   const logs: string[] = [];
   const log = (_level: string, message: string) => void logs.push(message);
   const reporter = new Reporter({
     events,
     status: { write: async (status) => void statuses.push(status) },
+    statusObject: { namespace: "kube-system", name: "vpsie-autoscaler-status" },
     clock,
     log,
     planner: defaultPlannerOptions,
@@ -203,12 +209,37 @@ export function harness(groups: NodeGroupConfig[], planner: Partial<PlannerOptio
       loop.handle(outcome);
     },
   });
-  const loop = new ScalerLoop({ clock, cluster, catalog, apply, actuator, reporter, nodes, planner, log });
+  const loop = new ScalerLoop({
+    clock,
+    cluster,
+    catalog,
+    apply,
+    actuator,
+    reporter,
+    nodes,
+    planner,
+    log,
+    syncStackConfig: async () => store.sync,
+  });
   loop.acting = true;
   /** One loop, and every action it started, to the end. */
   const tick = async () => {
     await loop.tick();
     await actuator.settle();
   };
-  return { clock, cluster, apply, nodes, events, statuses, catalog, logs, outcomes, actuator, loop, tick };
+  return {
+    clock,
+    cluster,
+    apply,
+    nodes,
+    events,
+    statuses,
+    store,
+    catalog,
+    logs,
+    outcomes,
+    actuator,
+    loop,
+    tick,
+  };
 }

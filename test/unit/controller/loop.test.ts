@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { NODE_GROUP_LABEL, TO_BE_DELETED_TAINT } from "../../../scaler/decision/types.js";
 import { MINUTE, node, pending, pod } from "../decision/builders.js";
 import { groupConfig, harness } from "./fakes.js";
+import { StackConfigConflictError } from "../../../scaler/apply/stackConfig.js";
 
 /** A cluster of two nodes of `general`: n1 holds a pod, n2 is empty (and so unneeded). */
 function twoNodes(h: ReturnType<typeof harness>) {
@@ -249,6 +250,61 @@ describe("the scaler's loop, with a fake clock and fakes of everything it calls"
     await h.tick();
     expect(h.apply.requests).toHaveLength(2);
     expect(h.loop.timers.backoff.general).toMatchObject({ failures: 2, until: h.clock.now() + 10 * MINUTE });
+  });
+
+  it("applies a person's change to a group's settings first, by an update naming it, once, and plans the group after", async () => {
+    const h = harness([groupConfig("general")]);
+    h.cluster.current = { nodes: [], pods: [pending({ cpu: 1000 })], pdbs: [] };
+    const change = { stack: "general", ref: "1a2b3c4d", reason: '"raise maxNodes" by Ada <ada@example.com>' };
+    h.store.sync = { ...h.store.sync, settings: [change] };
+    await h.tick();
+    expect(h.apply.requests).toEqual([
+      { group: "general", add: 0, remove: [], reason: change.reason, settings: { ref: "1a2b3c4d" } },
+    ]);
+    // The store still shows the commit (its note not read yet): not applied twice; the group is planned.
+    await h.tick();
+    expect(h.apply.requests).toHaveLength(2);
+    expect(h.apply.requests[1]).toMatchObject({ group: "general", add: 1 });
+    expect(h.apply.requests[1]?.settings).toBeUndefined();
+  });
+
+  it("holds back a group whose stack file does not parse: reports it once, on the status ConfigMap, and plans nothing for it", async () => {
+    const h = harness([groupConfig("general"), groupConfig("gpu", { kubeSizeId: 3 })]);
+    h.cluster.current = { nodes: [], pods: [pending({ cpu: 1000 })], pdbs: [] };
+    const problem = {
+      stack: "general",
+      source: "stacks/Pulumi.general.yaml at commit 5e6f7a8",
+      message: "stacks/Pulumi.general.yaml at commit 5e6f7a8: nodeGroups[0].maxNodes: expected number",
+    };
+    h.store.sync = { ...h.store.sync, held: new Set(["general"]), problems: [problem] };
+    await h.tick();
+    await h.tick();
+    // The pod fits gpu as well: that group grows, the held one does not.
+    expect(new Set(h.apply.requests.map((r) => r.group))).toEqual(new Set(["gpu"]));
+    const reported = h.events.events.filter((e) => e.reason === "StackConfigInvalid");
+    expect(reported).toEqual([
+      {
+        object: { kind: "ConfigMap", namespace: "kube-system", name: "vpsie-autoscaler-status" },
+        reason: "StackConfigInvalid",
+        message: expect.stringMatching(/nodeGroups\[0\]\.maxNodes.*node group general is held back/),
+      },
+    ]);
+    expect(h.logs.filter((l) => l.includes("held back"))).toHaveLength(1);
+  });
+
+  it("plans a scale-up again at the next loop, without backing off, when a person changed the group's file meanwhile", async () => {
+    const h = harness([groupConfig("general")]);
+    h.cluster.current = { nodes: [], pods: [pending({ cpu: 1000 })], pdbs: [] };
+    const answer = h.apply.answer;
+    h.apply.answer = async () => {
+      throw new StackConfigConflictError("stacks/Pulumi.general.yaml changed since it was read");
+    };
+    await h.tick();
+    expect(h.loop.timers.backoff.general).toBeUndefined();
+    h.apply.answer = answer;
+    await h.tick();
+    expect(h.apply.requests).toHaveLength(2);
+    expect(h.outcomes.map((o) => o.kind)).toEqual(["ScaleUpFailed", "ScaledUp"]);
   });
 
   it("labels a node of a group when it registers without the group's label", async () => {
