@@ -39,7 +39,7 @@ describe("the stack config the scaler edits", () => {
   afterAll(() => dir.remove());
 
   it("changes only one group's member list, keeping comments, the salt and everything a person set", async () => {
-    await writeMembers(dir.path, "dev", "general", ["general-aaaa", "general-bbbb"]);
+    await writeMembers(dir.path, "dev", "general", ["general-aaaa", "general-bbbb"], "scale-up general");
     const text = await readFile(path(), "utf8");
     expect(text).toContain("# a person's comment stays");
     expect(text).toContain("encryptionsalt: v1:abc:def");
@@ -52,7 +52,7 @@ describe("the stack config the scaler edits", () => {
   });
 
   it("refuses a group a person removed, and names a missing file", async () => {
-    await expect(writeMembers(dir.path, "dev", "gone", [])).rejects.toThrow(
+    await expect(writeMembers(dir.path, "dev", "gone", [], "scale-down gone")).rejects.toThrow(
       /node group gone is not declared/,
     );
     await expect(readNodeGroups(dir.path, "nope")).rejects.toBeInstanceOf(StackConfigError);
