@@ -462,3 +462,46 @@ export async function clusterStatus(
   );
   return { record, components };
 }
+
+/**
+ * Restarts one component of a running control plane (the chaos campaign's API server restart): stops
+ * it (TERM, then KILL), starts it again with the same command line in the same directory, and waits
+ * for its health. The record is updated in place and on disk.
+ */
+export async function restartComponent(
+  record: ClusterRecord,
+  name: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const component = record.components.find((c) => c.name === name);
+  if (!component) throw new Error(`the control plane has no component ${name}`);
+  const argv = (await readFile(`/proc/${component.pid}/cmdline`, "utf8")).split("\0").filter(Boolean);
+  process.kill(component.pid, "SIGTERM");
+  const deadline = Date.now() + 10_000;
+  while (processAlive(component.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (processAlive(component.pid)) process.kill(component.pid, "SIGKILL");
+  const [file, ...args] = argv;
+  const started = startComponent(record.dir, name, [file ?? ""], args, component.healthUrl);
+  component.pid = started.pid;
+  await writeFile(join(record.dir, RECORD), `${JSON.stringify(record, null, 2)}\n`);
+  if (!component.healthUrl) return;
+  const token = (await readFile(join(record.dir, "pki", "tokens.csv"), "utf8")).split(",")[0];
+  const url = component.healthUrl;
+  await waitFor(`${name} to be healthy again`, async () => (await probe(url, token)) === 200, {
+    timeoutMs,
+    progress: () => undefined,
+    component: started,
+  });
+}
+
+/** Stops a component's process (SIGSTOP) for `ms`, as a stalled disk or a long GC pause would. */
+export async function pauseComponent(record: ClusterRecord, name: string, ms: number): Promise<void> {
+  const component = record.components.find((c) => c.name === name);
+  if (!component) throw new Error(`the control plane has no component ${name}`);
+  process.kill(component.pid, "SIGSTOP");
+  try {
+    await new Promise((r) => setTimeout(r, ms));
+  } finally {
+    process.kill(component.pid, "SIGCONT");
+  }
+}
