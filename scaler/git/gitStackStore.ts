@@ -45,6 +45,13 @@ export interface GitStoreOptions {
 
 export class GitStoreError extends Error {
   override name = "GitStoreError";
+  /** Refused credentials or a missing branch: a person must act. Else the server may answer again. */
+  readonly permanent: boolean;
+
+  constructor(message: string, permanent = false) {
+    super(message);
+    this.permanent = permanent;
+  }
 }
 
 /** The first line of a commit message. */
@@ -93,11 +100,11 @@ export class GitStackStore implements StackStore {
   #failed(what: string, err: unknown): GitStoreError {
     const e = err as Error & { code?: string; data?: { statusCode?: number } };
     const status = e.data?.statusCode;
-    const why =
-      status === 401 || status === 403 || e.code === "UserCanceledError"
-        ? `the server refused the credentials (HTTP ${status ?? 401}): set VPSIE_AUTOSCALER_GIT_USERNAME and VPSIE_AUTOSCALER_GIT_TOKEN to a token that may read and push`
-        : (e.message ?? String(err));
-    return new GitStoreError(`${this.description}: ${what} failed: ${why}`);
+    const refused = status === 401 || status === 403 || e.code === "UserCanceledError";
+    const why = refused
+      ? `the server refused the credentials (HTTP ${status ?? 401}): set VPSIE_AUTOSCALER_GIT_USERNAME and VPSIE_AUTOSCALER_GIT_TOKEN to a token that may read and push`
+      : (e.message ?? String(err));
+    return new GitStoreError(`${this.description}: ${what} failed: ${why}`, refused);
   }
 
   async #fetch(): Promise<string> {
@@ -113,6 +120,7 @@ export class GitStackStore implements StackStore {
       if (err instanceof Errors.NotFoundError || (err as { code?: string }).code === "NotFoundError")
         throw new GitStoreError(
           `${this.description}: the branch does not exist: create it, or set the branch`,
+          true,
         );
       throw this.#failed("fetching", err);
     }

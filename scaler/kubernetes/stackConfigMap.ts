@@ -13,6 +13,13 @@ import type { StackStore, StackSync } from "../apply/stackStore.js";
 
 export class StackConfigMapError extends Error {
   override name = "StackConfigMapError";
+  /** A missing ConfigMap or a missing grant: a person must act. Else the API server may answer again. */
+  readonly permanent: boolean;
+
+  constructor(message: string, permanent = false) {
+    super(message);
+    this.permanent = permanent;
+  }
 }
 
 export class StackConfigMap implements StackStore {
@@ -42,10 +49,12 @@ export class StackConfigMap implements StackStore {
       if (code === 404)
         throw new StackConfigMapError(
           `${this.description} does not exist: create it with one key Pulumi.<group>.yaml per node group (deploy/base ships an example)`,
+          true,
         );
       if (code === 403)
         throw new StackConfigMapError(
           `${this.description} may not be read by this ServiceAccount: grant get and update on it (deploy/base's Role does)`,
+          true,
         );
       throw new StackConfigMapError(`${this.description} could not be read: ${(err as Error).message}`);
     }

@@ -259,9 +259,12 @@ export function runCommand(): Command {
         try {
           await stacks.pull();
         } catch (err) {
-          if (err instanceof StackConfigMapError || err instanceof GitStoreError)
-            throw new UsageError(err.message);
-          throw err;
+          const known = err instanceof StackConfigMapError || err instanceof GitStoreError;
+          if (known && err.permanent) throw new UsageError(err.message);
+          if (!known) throw err;
+          // The API server or the Git host did not answer (a restart, a network blip): every loop pulls
+          // again and plans nothing until one succeeds, as a controller waits for its caches.
+          log("warn", `stack config not read yet, trying again every loop: ${err.message}`);
         }
         log("info", `stack config comes from ${stacks.description}`);
       }
