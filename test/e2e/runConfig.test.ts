@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../../dev/testing/cli.js";
+import { runCli, startCli } from "../../dev/testing/cli.js";
 import { type TestEmulator, testEmulator } from "../../dev/testing/emulator.js";
 import { tempDir } from "../../dev/testing/tempDir.js";
 
@@ -49,6 +49,24 @@ describe("vpsie-autoscaler run refuses an invalid configuration", () => {
       /--kubeconfig \/dev\/null is not a kubeconfig/,
     ],
     [
+      "a Git repository URL that carries credentials",
+      ["--git-repo", "https://scaler:s3cret@git.example.com/cluster.git"],
+      env,
+      /--git-repo: the URL carries credentials; put the token in VPSIE_AUTOSCALER_GIT_TOKEN/,
+    ],
+    [
+      "a Git repository over SSH",
+      ["--git-repo", "ssh://git@git.example.com/cluster.git"],
+      env,
+      /--git-repo: ssh: is not supported: the scaler speaks Git over HTTP\(S\) only/,
+    ],
+    [
+      "both a Git repository and a stacks ConfigMap",
+      ["--git-repo", "https://git.example.com/cluster.git", "--stack-configmap", "kube-system/stacks"],
+      env,
+      /--git-repo and --stack-configmap both say where the stack config files are: keep one/,
+    ],
+    [
       "a backend that is not a DIY backend",
       ["--backend", "https://app.pulumi.com"],
       env,
@@ -81,5 +99,33 @@ describe("vpsie-autoscaler run refuses an invalid configuration", () => {
     const result = await runCli(["run", "--kubeconfig", kubeconfig], withoutToken);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/set VPSIE_TOKEN/);
+  });
+
+  // Found by the chaos campaign: both replicas exited with code 2, as if misconfigured, when the API
+  // server restarted while they read the stacks ConfigMap at start.
+  it("keeps running, and tries again every loop, when the stacks ConfigMap cannot be read at start because the API server does not answer", async () => {
+    const scaler = await startCli(
+      [
+        "run",
+        "--kubeconfig",
+        kubeconfig,
+        "--stack-configmap",
+        "kube-system/vpsie-autoscaler-stacks",
+        "--project-dir",
+        join(dir.path, "project"),
+        "--work-dir",
+        join(dir.path, "work"),
+        "--metrics-address",
+        "127.0.0.1:0",
+      ],
+      /stack config not read yet, trying again every loop/,
+      env(),
+    );
+    try {
+      await new Promise((r) => setTimeout(r, 3_000));
+      expect(scaler.child.exitCode).toBeNull();
+    } finally {
+      scaler.child.kill("SIGKILL");
+    }
   });
 });
