@@ -63,7 +63,7 @@ describe("stack config in a ConfigMap", () => {
     const stacks = new StackConfigMap(cluster.kubeconfig, NAMESPACE, NAME, dir.path);
     await stacks.pull();
     await setData({ "Pulumi.a.yaml": "a: 3\n" });
-    expect(await stacks.pull(new Set(["a"]))).toEqual([]);
+    expect((await stacks.pull(new Set(["a"]))).changed).toEqual([]);
     expect(await readFile(join(stacksDir(), "Pulumi.a.yaml"), "utf8")).toBe("a: 2\n");
     await stacks.pull();
     // Pulumi writes the passphrase's encryption salt into the file when it creates the stack.
