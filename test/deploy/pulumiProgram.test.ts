@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseAllDocuments, parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../../scaler/tools/paths.js";
+import { parseRunConfig } from "../../scaler/config/runConfig.js";
 import { resolveControlPlane } from "../../dev/toolchain/kube.js";
 
 const run = promisify(execFile);
@@ -90,5 +91,28 @@ describe("the @pulumi/kubernetes install program", () => {
       stackConfigMap: "vpsie-autoscaler/vpsie-autoscaler-stacks",
       lease: { namespace: "vpsie-autoscaler" },
     });
+  });
+
+  it("deploy/overlays/gitops changes only the settings: the stack files from a Git repository, and settings run accepts", async () => {
+    const base = await kustomize("base");
+    const gitops = await kustomize("overlays/gitops");
+    const isConfig = (o: KubeObject) => o.metadata.name === "vpsie-autoscaler-config";
+    expectSameObjects(
+      gitops.filter((o) => !isConfig(o)),
+      base.filter((o) => !isConfig(o)),
+    );
+    const text = (gitops.find(isConfig)?.data as Record<string, string>)["config.yaml"] ?? "";
+    const settings = parseRunConfig(text, "deploy/overlays/gitops");
+    expect(settings.stackConfigMap).toBeUndefined();
+    expect(settings.git).toMatchObject({
+      repo: "https://git.example.com/platform/cluster.git",
+      branch: "main",
+    });
+    // Everything else as in the base.
+    const baseSettings = parseRunConfig(
+      (base.find(isConfig)?.data as Record<string, string>)["config.yaml"] ?? "",
+      "deploy/base",
+    );
+    expect({ ...settings, git: undefined }).toEqual({ ...baseSettings, stackConfigMap: undefined });
   });
 });
