@@ -449,7 +449,9 @@ export class Applier {
         program: async () => declareNodeGroups(scope),
         env: await this.#hosted(),
       });
-    const scope = { only: declared, adopt: adopted };
+    // A settings change targets the group, and the engine would destroy a targeted group's children
+    // that the program does not declare: they are declared, untargeted, and so kept as they are.
+    const scope = settings ? { adopt: adopted } : { only: declared, adopt: adopted };
     try {
       return await update(scope, targets);
     } catch (err) {

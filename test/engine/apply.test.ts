@@ -89,6 +89,32 @@ describe("the apply layer: every scale action is a Pulumi update", () => {
     expect(await applier.nodeNames("general")).toEqual({ [kept!]: before[kept!] });
   });
 
+  it("applies a person's settings change by an update of the group alone, naming it, with its nodes left as they are", async () => {
+    const members = (await readNodeGroups(project.dir, "general"))[0]?.nodes ?? [];
+    expect(members.length).toBeGreaterThan(0);
+    const seen = events.length;
+    const result = await applier.apply({
+      group: "general",
+      add: 0,
+      remove: [],
+      reason: '"raise maxNodes to 5" by Ada Person <ada@example.com> (commit 1a2b3c4)',
+      settings: { ref: "1a2b3c4d" },
+    });
+    expect(result.message).toBe(
+      'settings general: "raise maxNodes to 5" by Ada Person <ada@example.com> (commit 1a2b3c4)',
+    );
+    expect(result.history).toMatchObject({ kind: "update", result: "succeeded", message: result.message });
+    expect(Object.keys(result.preview.changes)).toEqual(["same"]);
+    // Targeted at the group: not the update of every member a stack whose state lacks its config's resources gets.
+    expect(
+      events
+        .slice(seen)
+        .map((e) => e.message)
+        .join("\n"),
+    ).not.toContain("updating every member");
+    expect((await readNodeGroups(project.dir, "general"))[0]?.nodes).toEqual(members);
+  });
+
   it("updates two groups at once: a scale-up of one does not wait behind the other", async () => {
     await sim.addFaults({ kind: "latency", latencyMs: 1_500, path: "add/slave" });
     events.length = 0;
