@@ -3,10 +3,10 @@
  * control plane restarted or stalled, VPSie misbehaving in each way the evidence shows, and people
  * getting in the way. Each resolves once the fault is over (its faults cleared, its lock released).
  */
-import { mkdir, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { rm } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { pauseComponent, restartComponent } from "../localcluster/controlPlane.js";
+import { writePersonLock } from "../testing/personLock.js";
 import { NAMESPACE, STACKS, type ChaosWorld } from "./world.js";
 
 export const FAULTS = [
@@ -85,19 +85,7 @@ export async function inject(world: ChaosWorld, fault: Fault, pick: (n: number) 
       await vpsie(world, 6_000, { kind: "error", status: 500 });
       return "VPSie failed every request for 6 s (the circuit opens)";
     case "person-holds-lock": {
-      const backend = fileURLToPath(world.project.engine.backendUrl);
-      const locks = join(backend, ".pulumi", "locks", "organization", "vpsie-autoscaler", "general");
-      await mkdir(locks, { recursive: true });
-      const lock = join(locks, "c4a05000-person.json");
-      await writeFile(
-        lock,
-        JSON.stringify({
-          pid: 4242,
-          username: "alice",
-          hostname: "alice-laptop",
-          timestamp: new Date().toISOString(),
-        }),
-      );
+      const lock = await writePersonLock(fileURLToPath(world.project.engine.backendUrl), "general");
       const ms = 5_000 + pick(6) * 1_000;
       await sleep(ms);
       await rm(lock, { force: true });

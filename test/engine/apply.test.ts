@@ -1,11 +1,12 @@
-import { mkdir, readFile, writeFile, readdir, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { readFile, writeFile, readdir, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Applier, StackLockedError } from "../../scaler/apply/applier.js";
 import { readNodeGroups } from "../../scaler/apply/stackConfig.js";
 import { runCli } from "../../dev/testing/cli.js";
 import { DEMO_CLUSTER, type TestEmulator, testEmulator } from "../../dev/testing/emulator.js";
 import { testProject, type TestProject } from "../../dev/testing/project.js";
+import { writePersonLock } from "../../dev/testing/personLock.js";
 
 const group = (name: string, kubeSizeId: number, extra: Record<string, unknown> = {}) => ({
   name,
@@ -159,25 +160,8 @@ describe("the apply layer: every scale action is a Pulumi update", () => {
   });
 
   it("waits for a person's lock within its bound, reports it, and never breaks it", async () => {
-    const lockDir = join(
-      project.backendDir,
-      ".pulumi",
-      "locks",
-      "organization",
-      "vpsie-autoscaler",
-      "general",
-    );
-    await mkdir(lockDir, { recursive: true });
-    const lock = join(lockDir, "a5e5b6f0-person.json");
-    await writeFile(
-      lock,
-      JSON.stringify({
-        pid: 4242,
-        username: "alice",
-        hostname: "alice-laptop",
-        timestamp: new Date().toISOString(),
-      }),
-    );
+    const lock = await writePersonLock(project.backendDir, "general");
+    const lockDir = dirname(lock);
     const blocked = applier.apply({ group: "general", add: 1, remove: [], reason: "while locked" });
     await expect(blocked).rejects.toBeInstanceOf(StackLockedError);
     await expect(blocked).rejects.toThrow(/locked by alice@alice-laptop \(pid 4242\)/);
