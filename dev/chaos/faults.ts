@@ -3,7 +3,7 @@
  * control plane restarted or stalled, VPSie misbehaving in each way the evidence shows, and people
  * getting in the way. Each resolves once the fault is over (its faults cleared, its lock released).
  */
-import { rm } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { pauseComponent, restartComponent } from "../localcluster/controlPlane.js";
 import { writePersonLock } from "../testing/personLock.js";
@@ -28,6 +28,22 @@ export type Fault = (typeof FAULTS)[number];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Phases of the leader's work a kill aims at, by the log line that starts each. */
+const PHASES = [
+  { name: "an update (preview and update)", line: /"msg":"updating stack / },
+  { name: "a drain", line: /"msg":"scale-down of \S+: draining / },
+  { name: "a removal of empty nodes", line: /"msg":"scale-down of \S+: removing empty / },
+  { name: "planning", line: /"msg":"(scale-up of|applied: )/ },
+] as const;
+
+/** Waits until a line matching `line` is added to the log; false when none came within `ms`. */
+async function waitForLine(log: string, line: RegExp, ms: number): Promise<boolean> {
+  const from = (await readFile(log, "utf8").catch(() => "")).length;
+  for (const until = Date.now() + ms; Date.now() < until; await sleep(100))
+    if (line.test((await readFile(log, "utf8").catch(() => "")).slice(from))) return true;
+  return false;
+}
+
 /** VPSie faults for a while, then cleared, as an outage ends. */
 async function vpsie(world: ChaosWorld, ms: number, ...rules: Parameters<ChaosWorld["sim"]["addFaults"]>) {
   await world.sim.addFaults(...rules);
@@ -38,16 +54,24 @@ async function vpsie(world: ChaosWorld, ms: number, ...rules: Parameters<ChaosWo
 /** Injects the fault; `pick` chooses among its variants. Resolves with what was done, in words. */
 export async function inject(world: ChaosWorld, fault: Fault, pick: (n: number) => number): Promise<string> {
   switch (fault) {
-    case "kill-leader":
+    case "kill-leader": {
+      // A phase is aimed at: the leader is killed a random moment after it logs the phase's start (an
+      // update's preview and update run in one engine process; a drain; a removal), or whenever it is
+      // when the phase does not come within 20 s.
+      const phase = PHASES[pick(PHASES.length)] ?? PHASES[0];
+      const leader = await world.leader();
+      if (!leader) return "no leader to kill";
+      const seen = await waitForLine(leader.log, phase.line, 20_000);
+      await sleep(pick(2_000));
+      await world.killAndRestart(leader);
+      return `killed the leader ${leader.name}'s process tree (kill -9) ${seen ? `during ${phase.name}` : `(no ${phase.name} came)`} and started it again`;
+    }
     case "kill-standby": {
       const leader = await world.leader();
-      const target =
-        fault === "kill-leader"
-          ? leader
-          : world.replicas.find((r) => r !== leader && r.child.exitCode === null);
-      if (!target) return `no ${fault === "kill-leader" ? "leader" : "standby"} to kill`;
+      const target = world.replicas.find((r) => r !== leader && r.child.exitCode === null);
+      if (!target) return "no standby to kill";
       await world.killAndRestart(target);
-      return `killed ${target.name}'s process tree (kill -9) and started it again`;
+      return `killed the standby ${target.name}'s process tree (kill -9) and started it again`;
     }
     case "apiserver-restart":
       await restartComponent(world.cluster.record, "kube-apiserver");

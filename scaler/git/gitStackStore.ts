@@ -69,6 +69,8 @@ export class GitStackStore implements StackStore {
   /** Per stack: the text this process last copied into stacks/ or committed. */
   readonly #known = new Map<string, string>();
   #cloned = false;
+  /** The clone has one work tree: pulls, commits and notes take turns (groups update in parallel). */
+  #turn: Promise<unknown> = Promise.resolve();
 
   constructor(options: GitStoreOptions) {
     this.#o = options;
@@ -205,7 +207,17 @@ export class GitStackStore implements StackStore {
     return commit;
   }
 
-  async pull(busy: ReadonlySet<string> = new Set()): Promise<StackSync> {
+  #serial<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.#turn.then(work, work);
+    this.#turn = next.catch(() => undefined);
+    return next;
+  }
+
+  pull(busy: ReadonlySet<string> = new Set()): Promise<StackSync> {
+    return this.#serial(() => this.#pull(busy));
+  }
+
+  async #pull(busy: ReadonlySet<string>): Promise<StackSync> {
     const head = await this.#fetch();
     await this.#fetchNotes();
     const blobs = await this.#stackBlobs(head);
@@ -271,7 +283,11 @@ export class GitStackStore implements StackStore {
    * in the repository since this process read it, or when the push is not a fast-forward (a person
    * pushed meanwhile): the action is planned again, and nothing is forced.
    */
-  async publish(stack: string, after: string, message: string): Promise<string> {
+  publish(stack: string, after: string, message: string): Promise<string> {
+    return this.#serial(() => this.#publish(stack, after, message));
+  }
+
+  async #publish(stack: string, after: string, message: string): Promise<string> {
     const head = await this.#fetch();
     const file = this.#file(stack);
     const current = await readFile(join(this.#dir, file), "utf8").catch(() => undefined);
@@ -310,7 +326,11 @@ export class GitStackStore implements StackStore {
    * Notes on the commit which update carried it out. Without a ref, the stack's latest commit of the
    * scaler's own, when no note names it yet (an update finished by recovery after a crash).
    */
-  async linkUpdate(stack: string, link: UpdateLink): Promise<void> {
+  linkUpdate(stack: string, link: UpdateLink): Promise<void> {
+    return this.#serial(() => this.#linkUpdate(stack, link));
+  }
+
+  async #linkUpdate(stack: string, link: UpdateLink): Promise<void> {
     let commit = link.ref;
     if (!commit) {
       const head = await this.#fetch();

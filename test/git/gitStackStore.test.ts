@@ -164,6 +164,34 @@ describe("the Git stack store, against git http-backend", () => {
     expect(fixed.settings.map((c) => c.reason)).toEqual([expect.stringMatching(/^"fix maxNodes"/)]);
   });
 
+  it("commits two groups' changes made at once one after the other, both pushed", async () => {
+    await git(person, "pull", "-q", "origin", "main");
+    const gpu = { ...GENERAL_GROUP, name: "gpu", kubeSizeId: 3 };
+    await writeFile(join(person, "clusters/prod/stacks/Pulumi.gpu.yaml"), file(gpu));
+    await git(person, "add", "-A");
+    await git(person, "commit", "-qm", "add the gpu group");
+    await git(person, "push", "-q", "origin", "main");
+    const s = store();
+    await s.pull();
+    const gpuAfter = file({ ...gpu, nodes: ["gpu-0a0b"] });
+    const generalAfter = file({
+      ...GENERAL_GROUP,
+      maxNodes: 5,
+      nodes: ["general-a1b2", "general-c3d4", "general-e5f6"],
+    });
+    await Promise.all([
+      s.publish("gpu", gpuAfter, "scale-up gpu 0 → 1 (+gpu-0a0b)"),
+      s.publish("general", generalAfter, "scale-up general 2 → 3 (+general-e5f6)"),
+    ]);
+    expect(await git(server.bareDir, "log", "-2", "--format=%s", "main")).toMatch(
+      /^scale-up (gpu|general) .*\nscale-up (gpu|general) /,
+    );
+    expect(await git(server.bareDir, "show", "main:clusters/prod/stacks/Pulumi.gpu.yaml")).toBe(gpuAfter);
+    expect(await git(server.bareDir, "show", "main:clusters/prod/stacks/Pulumi.general.yaml")).toBe(
+      generalAfter,
+    );
+  });
+
   it("reports refused credentials without them, and keeps them out of the repository", async () => {
     const bad = new GitStackStore({
       url: server.url,
