@@ -119,6 +119,7 @@ export class Transport {
   readonly #options: Required<Omit<TransportOptions, "onAttempt">> & Pick<TransportOptions, "onAttempt">;
   readonly #throttled: <T>(fn: () => Promise<T>) => Promise<T>;
   readonly #breaker;
+  #openedAt = 0;
   readonly #policy;
   readonly #unsafePolicy;
 
@@ -146,6 +147,9 @@ export class Transport {
       halfOpenAfter: this.#options.breakerHalfOpenAfterMs,
       breaker: new ConsecutiveBreaker(this.#options.breakerFailures),
     });
+    this.#breaker.onBreak(() => {
+      this.#openedAt = Date.now();
+    });
     const exponential = new ExponentialBackoff({
       initialDelay: this.#options.backoffInitialMs,
       maxDelay: this.#options.backoffMaxMs,
@@ -167,9 +171,17 @@ export class Transport {
     this.#unsafePolicy = wrap(unsafeRetry, this.#breaker);
   }
 
-  /** True while the breaker refuses calls: callers must not plan actions on VPSie then. */
+  /**
+   * True while the breaker refuses calls: callers must not plan actions on VPSie then. Past the half-open
+   * delay the breaker lets the next call through as its trial, so it counts as closed: the breaker stays
+   * Open until a call is made, and a scaler that waited for it to close made none (found by the chaos
+   * campaign: a scale-down waited forever after an outage).
+   */
   get circuitOpen(): boolean {
-    return this.#breaker.state === CircuitState.Open;
+    return (
+      this.#breaker.state === CircuitState.Open &&
+      Date.now() - this.#openedAt < this.#options.breakerHalfOpenAfterMs
+    );
   }
 
   async send(request: Request): Promise<unknown> {

@@ -107,8 +107,22 @@ describe("the VPSie client under injected faults", () => {
 
     await sim.clearFaults();
     await new Promise((r) => setTimeout(r, 350));
+    // Past the half-open delay it lets a trial call through, so a caller that waits for it to close
+    // before calling (the loop) sees it closed before any call (the chaos campaign's second finding).
+    expect(client.circuitOpen).toBe(false);
     expect(await client.listClusters()).toHaveLength(1);
     expect(client.circuitOpen).toBe(false);
+  });
+
+  it("opens again for a whole delay when the trial call after it fails", async () => {
+    const client = sim.client({ maxAttempts: 1, breakerFailures: 2, breakerHalfOpenAfterMs: 300 });
+    await sim.addFaults({ kind: "error", status: 500, path: CLUSTERS });
+    for (let i = 0; i < 2; i++) await expect(client.listClusters()).rejects.toBeInstanceOf(VpsieApiError);
+    await new Promise((r) => setTimeout(r, 350));
+    expect(client.circuitOpen).toBe(false);
+    await expect(client.listClusters()).rejects.toBeInstanceOf(VpsieApiError);
+    expect(client.circuitOpen).toBe(true);
+    await sim.clearFaults();
   });
 
   it("limits its own request rate", async () => {
