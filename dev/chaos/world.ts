@@ -105,7 +105,7 @@ export async function startChaosWorld(): Promise<ChaosWorld> {
       "metricsAddress: 127.0.0.1:0",
       "lease: { durationSeconds: 6 }",
       "scaleUp: { newPodDelay: 0s }",
-      "scaleDown: { unneededTime: 3s, delayAfterAdd: 3s }",
+      "scaleDown: { unneededTime: 3s, delayAfterAdd: 3s, delayAfterFailure: 30s }",
       "",
     ].join("\n"),
   );
