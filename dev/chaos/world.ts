@@ -104,7 +104,9 @@ export async function startChaosWorld(): Promise<ChaosWorld> {
       "scanInterval: 2",
       "metricsAddress: 127.0.0.1:0",
       "lease: { durationSeconds: 6 }",
-      "scaleUp: { newPodDelay: 0s }",
+      // Shorter than cluster-autoscaler's 5 min backoff and the 3 min a lost add's answer is looked for,
+      // as tests shorten timers, so a round's outage does not outlast its settle window.
+      "scaleUp: { newPodDelay: 0s, initialBackoff: 20s, maxBackoff: 1m, lostAnswerWait: 30s }",
       "scaleDown: { unneededTime: 3s, delayAfterAdd: 3s, delayAfterFailure: 30s }",
       "",
     ].join("\n"),

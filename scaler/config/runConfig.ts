@@ -49,6 +49,11 @@ export const RunConfig = z
         newPodDelay: duration.optional(),
         maxNodeProvisionTime: duration.optional(),
         maxNodesPerScaleUp: z.number().int().min(1).optional(),
+        /** cluster-autoscaler's --initial-node-group-backoff-duration and --max-node-group-backoff-duration. */
+        initialBackoff: duration.optional(),
+        maxBackoff: duration.optional(),
+        /** How long an add whose answer was lost looks for its worker before it gives up (default 3m). */
+        lostAnswerWait: duration.optional(),
       })
       .strict()
       .optional(),
@@ -126,6 +131,8 @@ export function plannerOptions(config: RunConfig): Partial<PlannerOptions> {
     o.maxNodesPerScaleUp = config.scaleUp.maxNodesPerScaleUp;
   if (config.scaleUp?.maxNodeProvisionTime !== undefined)
     o.maxNodeProvisionTimeMs = config.scaleUp.maxNodeProvisionTime;
+  if (config.scaleUp?.initialBackoff !== undefined) o.initialBackoffMs = config.scaleUp.initialBackoff;
+  if (config.scaleUp?.maxBackoff !== undefined) o.maxBackoffMs = config.scaleUp.maxBackoff;
   const d = config.scaleDown;
   if (d?.utilizationThreshold !== undefined) o.scaleDownUtilizationThreshold = d.utilizationThreshold;
   if (d?.unneededTime !== undefined) o.scaleDownUnneededTimeMs = d.unneededTime;

@@ -8,16 +8,20 @@ describe("run's configuration file", () => {
         "scanInterval: 5",
         "lease: {namespace: autoscaling, durationSeconds: 20}",
         "expanders: [priority, least-waste]",
-        "scaleUp: {newPodDelay: 0s}",
+        "scaleUp: {newPodDelay: 0s, initialBackoff: 20s, maxBackoff: 2m, lostAnswerWait: 30s}",
         "scaleDown: {utilizationThreshold: 0.6, unneededTime: 5m, delayAfterAdd: 1h30m}",
         "limits: {maxCores: 64, maxMemory: 256Gi}",
       ].join("\n"),
       "config.yaml",
     );
     expect(config.lease).toEqual({ namespace: "autoscaling", durationSeconds: 20 });
+    // Not the planner's: the apply layer's, how long a lost add's worker is looked for.
+    expect(config.scaleUp?.lostAnswerWait).toBe(30_000);
     expect(plannerOptions(config)).toEqual({
       expanders: ["priority", "least-waste"],
       newPodScaleUpDelayMs: 0,
+      initialBackoffMs: 20_000,
+      maxBackoffMs: 120_000,
       scaleDownUtilizationThreshold: 0.6,
       scaleDownUnneededTimeMs: 300_000,
       scaleDownDelayAfterAddMs: 5_400_000,

@@ -273,6 +273,10 @@ export function runCommand(): Command {
         client,
         metrics,
         progress: (m, fields) => log("info", m, fields),
+        claimTimings:
+          file.scaleUp?.lostAnswerWait === undefined
+            ? undefined
+            : { unknownOutcomeTimeoutMs: file.scaleUp.lostAnswerWait },
         publishStackConfig: stacks && ((stack, after, message) => stacks.publish(stack, after, message)),
         linkUpdate:
           stacks?.linkUpdate && ((stack, link) => stacks.linkUpdate?.(stack, link) ?? Promise.resolve()),
