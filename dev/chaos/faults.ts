@@ -64,7 +64,7 @@ export async function inject(world: ChaosWorld, fault: Fault, pick: (n: number) 
       const seen = await waitForLine(leader.log, phase.line, 20_000);
       await sleep(pick(2_000));
       await world.killAndRestart(leader);
-      return `killed the leader ${leader.name}'s process tree (kill -9) ${seen ? `during ${phase.name}` : `(no ${phase.name} came)`} and started it again`;
+      return `killed the leader ${leader.name}'s process tree (kill -9) ${seen ? `during ${phase.name}` : `(${phase.name} did not come within 20 s)`} and started it again`;
     }
     case "kill-standby": {
       const leader = await world.leader();
