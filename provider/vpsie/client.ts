@@ -253,8 +253,20 @@ export class VpsieClient {
     const deadline =
       Date.now() + (answeredNotFound ? Math.min(30_000, this.#deleteSettleMs) : this.#deleteSettleMs);
     for (;;) {
-      const still = await listed();
+      // The deletion was accepted: a listing that fails now says nothing about it, and failing the
+      // delete for it left a Node resource whose worker was gone (found by the chaos campaign).
+      let still: Worker | undefined | "unknown";
+      try {
+        still = await listed();
+      } catch (err) {
+        if (!(err instanceof VpsieError && err.retryable) || Date.now() > deadline) throw err;
+        still = "unknown";
+      }
       if (!still) return true;
+      if (still === "unknown") {
+        await new Promise((r) => setTimeout(r, 1_000));
+        continue;
+      }
       if (Date.now() > deadline)
         throw new VpsieWorkerStillListedError(
           `VPSie ${answeredNotFound ? "answered not found for" : "accepted the deletion of"} worker ${still.hostname} but still lists it in cluster ${clusterIdentifier}`,

@@ -122,6 +122,25 @@ for (const profile of ["default", "evidence"] as const) {
       });
     });
 
+    // Found by the chaos campaign: the listing after an accepted delete got a proxy's 502, the delete
+    // failed, and the state kept a Node resource whose worker was gone.
+    it("counts a delete VPSie accepted as done when listing the workers fails for a while after it", async () => {
+      const [worker] = await workersOfSize(sim, 2);
+      const client = sim.client({ maxAttempts: 1, deleteSettleMs: 10_000 });
+      const list = client.listWorkers.bind(client);
+      let listings = 0;
+      client.listWorkers = async (cluster: string) => {
+        const workers = await list(cluster);
+        // After the listing that finds the worker to delete, the next two fail.
+        if (++listings === 1)
+          await sim.addFaults({ kind: "html502", method: "GET", path: "api/v2/vm", times: 2 });
+        return workers;
+      };
+      expect(await client.deleteWorker(DEMO_CLUSTER, worker!)).toBe(true);
+      expect((await workersOfSize(sim, 2)).some((w) => sameHost(w.hostname, worker!.hostname))).toBe(false);
+      expect(listings).toBeGreaterThanOrEqual(2);
+    });
+
     it("does not count a delete as done when VPSie answers not found but still lists the worker", async () => {
       const [worker] = await workersOfSize(sim, 2);
       await sim.addFaults({ kind: "error", status: 404, message: "Not found", path: "delete/slave" });
