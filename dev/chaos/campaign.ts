@@ -235,6 +235,9 @@ async function main() {
   }
   await world.stop();
   process.stdout.write(`${rounds.length} rounds, 0 violations (seed ${flags.seed})\n`);
+  // Something of the world's keeps a handle open after a round with a held (timed-out) VPSie answer:
+  // the campaign is over once it has said so.
+  process.exit(0);
 }
 
 main().catch((err: unknown) => {
