@@ -5,16 +5,6 @@
  */
 import type { PublishStackConfig } from "./stackConfig.js";
 
-/** A store that could not be read or written; `permanent` when a person must act (a missing ConfigMap or grant, refused credentials, a missing branch), else it may answer again. */
-export class StackStoreError extends Error {
-  readonly permanent: boolean;
-
-  constructor(message: string, permanent = false) {
-    super(message);
-    this.permanent = permanent;
-  }
-}
-
 /** A stack file that cannot be used as it is now: nothing is applied from it until a person fixes it. */
 export interface StackConfigProblem {
   stack: string;

@@ -20,13 +20,7 @@ import git, { Errors, type ReadCommitResult } from "isomorphic-git";
 import http from "isomorphic-git/http/node";
 import { groupOfStackFile, stackFileName, STACKS_DIR } from "../../stacks/contract.js";
 import { checkStackFile, StackConfigConflictError, StackConfigError } from "../apply/stackConfig.js";
-import {
-  type SettingsChange,
-  type StackStore,
-  StackStoreError,
-  type StackSync,
-  type UpdateLink,
-} from "../apply/stackStore.js";
+import type { SettingsChange, StackStore, StackSync, UpdateLink } from "../apply/stackStore.js";
 
 export const NOTES_REF = "refs/notes/vpsie-autoscaler";
 
@@ -49,8 +43,15 @@ export interface GitStoreOptions {
   credentials?: GitCredentials;
 }
 
-export class GitStoreError extends StackStoreError {
+export class GitStoreError extends Error {
   override name = "GitStoreError";
+  /** Refused credentials or a missing branch: a person must act. Else the server may answer again. */
+  readonly permanent: boolean;
+
+  constructor(message: string, permanent = false) {
+    super(message);
+    this.permanent = permanent;
+  }
 }
 
 /** The first line of a commit message. */

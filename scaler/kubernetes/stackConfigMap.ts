@@ -9,10 +9,17 @@ import { join } from "node:path";
 import { ApiException, CoreV1Api, type KubeConfig, type V1ConfigMap } from "@kubernetes/client-node";
 import { groupOfStackFile, stackFileName, STACKS_DIR } from "../../stacks/contract.js";
 import { StackConfigConflictError } from "../apply/stackConfig.js";
-import { type StackStore, StackStoreError, type StackSync } from "../apply/stackStore.js";
+import type { StackStore, StackSync } from "../apply/stackStore.js";
 
-export class StackConfigMapError extends StackStoreError {
+export class StackConfigMapError extends Error {
   override name = "StackConfigMapError";
+  /** A missing ConfigMap or a missing grant: a person must act. Else the API server may answer again. */
+  readonly permanent: boolean;
+
+  constructor(message: string, permanent = false) {
+    super(message);
+    this.permanent = permanent;
+  }
 }
 
 export class StackConfigMap implements StackStore {

@@ -7,7 +7,7 @@ import { LOG_LEVELS, type LogLevel } from "../../log/logger.js";
 import { helpText } from "../help.js";
 import { UsageError } from "../usageError.js";
 import { addStackOptions, engine, type StackFlags } from "./stacks.js";
-import { type StackStore, StackStoreError } from "../../apply/stackStore.js";
+import type { StackStore } from "../../apply/stackStore.js";
 
 function seconds(value: string): number {
   const n = Number(value);
@@ -200,7 +200,8 @@ export function runCommand(): Command {
       const { Scaler } = await import("../../controller/compose.js");
       const { createLogger, logTo } = await import("../../log/logger.js");
       const { LeaderElector } = await import("../../kubernetes/leaderElection.js");
-      const { StackConfigMap } = await import("../../kubernetes/stackConfigMap.js");
+      const { StackConfigMap, StackConfigMapError } = await import("../../kubernetes/stackConfigMap.js");
+      const { GitStoreError } = await import("../../git/gitStackStore.js");
       const { configMapIntents } = await import("../../kubernetes/intentConfigMap.js");
       const { ScalerMetrics } = await import("../../observability/metrics.js");
       const { buildInfo } = await import("../buildInfo.js");
@@ -258,8 +259,9 @@ export function runCommand(): Command {
         try {
           await stacks.pull();
         } catch (err) {
-          if (!(err instanceof StackStoreError)) throw err;
-          if (err.permanent) throw new UsageError(err.message);
+          const known = err instanceof StackConfigMapError || err instanceof GitStoreError;
+          if (known && err.permanent) throw new UsageError(err.message);
+          if (!known) throw err;
           // The API server or the Git host did not answer (a restart, a network blip): every loop pulls
           // again and plans nothing until one succeeds, as a controller waits for its caches.
           log("warn", `stack config not read yet, trying again every loop: ${err.message}`);
@@ -276,7 +278,8 @@ export function runCommand(): Command {
             ? undefined
             : { unknownOutcomeTimeoutMs: file.scaleUp.lostAnswerWait },
         publishStackConfig: stacks && ((stack, after, message) => stacks.publish(stack, after, message)),
-        linkUpdate: stacks?.linkUpdate?.bind(stacks),
+        linkUpdate:
+          stacks?.linkUpdate && ((stack, link) => stacks.linkUpdate?.(stack, link) ?? Promise.resolve()),
         intents:
           intentConfigMap && configMapIntents(kubeconfig, intentConfigMap.namespace, intentConfigMap.name),
       });
