@@ -5,6 +5,7 @@
  * update at a time per stack, with requests that queue up merged into the next update.
  */
 import type { Stack } from "@pulumi/pulumi/automation/index.js";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ClaimTimings } from "../../provider/pulumi/claims.js";
 import { VpsieClient } from "../../provider/vpsie/client.js";
@@ -18,8 +19,11 @@ import {
   RESOURCE_TYPES,
 } from "../../stacks/contract.js";
 import { declareNodeGroups, type ProgramScope } from "../../stacks/program.js";
+import { costChange, type CostChange, describeCostChange } from "../decision/cost.js";
+import { PriceList } from "../cost/priceList.js";
 import {
   isStackBusy,
+  runPreview,
   runUpdate,
   StackMissingError,
   TargetsIncompleteError,
@@ -38,7 +42,13 @@ import {
 import { describeLock, listLocks } from "./locks.js";
 import { recoverStack, type RecoveryReport } from "./recovery.js";
 import type { ScalerMetrics } from "../observability/metrics.js";
-import { newNodeKey, type PublishStackConfig, readNodeGroups, writeMembers } from "./stackConfig.js";
+import {
+  newNodeKey,
+  type PublishStackConfig,
+  readNodeGroups,
+  stackConfigPath,
+  writeMembers,
+} from "./stackConfig.js";
 import type { UpdateLink } from "./stackStore.js";
 
 /** How many changed keys an update's message names before it summarises the rest. */
@@ -60,6 +70,31 @@ export interface ScaleRequest {
    * when no member changes, so the stack history records it and names it.
    */
   settings?: { ref: string };
+  /** The new member keys a reviewed preview named: the update adds exactly these. */
+  keys?: string[];
+  /** The update plan the reviewed preview saved (`pulumi up --plan`): nothing beyond it runs. */
+  plan?: string;
+  /** Who approved the reviewed action, for the update's message. */
+  approvedBy?: string;
+}
+
+/** What an update would do, previewed before anything is published or changed (shadow mode, review). */
+export interface ActionPreview {
+  group: string;
+  from: number;
+  to: number;
+  /** The new member keys the update would add, and the keys it would remove. */
+  added: string[];
+  removed: string[];
+  /** The members the preview started from: an approval applies only while they are unchanged. */
+  members: string[];
+  /** The update's message, as the stack history would keep it. */
+  message: string;
+  changes: Record<string, number>;
+  diff: string;
+  cost?: CostChange;
+  /** When nothing would be applied: why. */
+  skipped?: string;
 }
 
 /** The stack-history entry of an update, as the update's own events report it. */
@@ -115,6 +150,8 @@ export interface ApplierOptions extends EngineOptions {
   publishStackConfig?: PublishStackConfig;
   /** After an update: tells the store that keeps history which update carried out its change. */
   linkUpdate?: (stack: string, link: UpdateLink) => Promise<void>;
+  /** Where a node's $/h comes from, for the cost in every update's message (default: VPSie's offers). */
+  prices?: PriceList;
 }
 
 interface Queued {
@@ -131,6 +168,10 @@ function merge(a: ScaleRequest, b: ScaleRequest): ScaleRequest {
     adopt: [...(a.adopt ?? []), ...(b.adopt ?? [])],
     reason: a.reason === b.reason ? a.reason : `${a.reason}; ${b.reason}`,
     settings: b.settings ?? a.settings,
+    // A reviewed action names its keys and plan; the actuator sends it only when its group is idle.
+    keys: a.keys ?? b.keys,
+    plan: a.plan ?? b.plan,
+    approvedBy: a.approvedBy ?? b.approvedBy,
   };
 }
 
@@ -140,6 +181,7 @@ export class Applier {
   readonly #queued = new Map<string, Queued>();
   readonly #intents: IntentStore;
   #client?: VpsieClient;
+  #prices?: PriceList;
 
   constructor(options: ApplierOptions) {
     this.#options = options;
@@ -186,6 +228,99 @@ export class Applier {
   #vpsie(): VpsieClient {
     this.#client ??= VpsieClient.fromEnv();
     return this.#client;
+  }
+
+  #priceList(): PriceList {
+    this.#prices ??= this.#options.prices ?? new PriceList(this.#vpsie());
+    return this.#prices;
+  }
+
+  /** The cost change of a new member list, when VPSie tells the group's price (else none is claimed). */
+  async #cost(group: NodeGroupConfig, to: number): Promise<CostChange | undefined> {
+    const price = await this.#priceList()
+      .hourly(group)
+      .catch(() => undefined);
+    return price === undefined ? undefined : costChange(price, group.nodes.length, to);
+  }
+
+  /** The update's message: what changes, why, what it costs, and who approved it. */
+  #describe(
+    group: NodeGroupConfig,
+    plan: MemberPlan,
+    request: ScaleRequest,
+    cost: CostChange | undefined,
+  ): string {
+    if (plan.skipped) return `settings ${group.name}: ${request.reason}`;
+    const adoptedKeys = Object.keys(plan.adopted);
+    const changed = [
+      ...plan.added.map((k) => `+${k}`),
+      ...adoptedKeys.map((k) => `+${k}=${plan.adopted[k]?.hostname ?? "?"}`),
+      ...plan.removed.map((k) => `-${k}`),
+    ];
+    // The history's list of resource changes names every key; the message stays readable in a table.
+    const changes =
+      changed.length > MESSAGE_KEYS
+        ? `${changed.slice(0, MESSAGE_KEYS).join(" ")} … ${changed.length - MESSAGE_KEYS} more`
+        : changed.join(" ");
+    return [
+      `${actionKind(plan)} ${group.name} ${group.nodes.length} → ${plan.members.length} (${changes}): ${request.reason}`,
+      plan.note ? ` [${plan.note}]` : "",
+      cost ? ` (${describeCostChange(cost)})` : "",
+      request.approvedBy ? ` (approved by ${request.approvedBy})` : "",
+    ].join("");
+  }
+
+  /**
+   * What the update of `request` would do, as a preview of the engine's, without publishing the member
+   * list or changing anything. With `savePlan`, the preview is saved as an update plan there, which
+   * `apply` with the same keys and `plan` then holds the update to.
+   */
+  async preview(request: ScaleRequest, savePlan?: string): Promise<ActionPreview> {
+    const group = (await readNodeGroups(this.#options.projectDir, request.group)).find(
+      (g) => g.name === request.group,
+    );
+    if (!group) throw new Error(`stack ${request.group} declares no node group ${request.group}`);
+    const plan = this.#members(group, request);
+    const cost = await this.#cost(group, plan.members.length);
+    const base = {
+      group: group.name,
+      from: group.nodes.length,
+      to: plan.members.length,
+      added: plan.added,
+      removed: plan.removed,
+      members: group.nodes,
+      cost,
+    };
+    if (plan.skipped) return { ...base, message: "", changes: {}, diff: "", skipped: plan.skipped };
+    const message = this.#describe(group, plan, request, cost);
+    const scope = { only: plan.added, adopt: plan.adopted };
+    const targets = this.#targets(group, plan.added, plan.removed, false);
+    // The engine previews with the new member list in the stack's config, as the update will run
+    // (the config is part of the provider's inputs, which a saved plan holds the update to). Only this
+    // copy of the file changes, for the preview: nothing is published, and the group is busy meanwhile.
+    const path = stackConfigPath(this.#options.projectDir, group.name);
+    const original = await readFile(path, "utf8");
+    await writeMembers(this.#options.projectDir, group.name, group.name, plan.members, message);
+    const preview = async () =>
+      runPreview(this.#options, {
+        projectDir: this.#options.projectDir,
+        stack: group.name,
+        message,
+        targets,
+        savePlan,
+        program: async () => declareNodeGroups(scope),
+        env: await this.#hosted(),
+      });
+    try {
+      const outcome = await preview().catch(async (err: unknown) => {
+        if (!(err instanceof StackMissingError)) throw err;
+        await this.#stack(group.name);
+        return preview();
+      });
+      return { ...base, message, changes: outcome.resourceChanges, diff: outcome.diff };
+    } finally {
+      await writeFile(path, original);
+    }
   }
 
   /** The CLI environment that attaches the engine to the providers this process hosts. */
@@ -332,28 +467,8 @@ export class Applier {
       };
 
     const adoptedKeys = Object.keys(plan.adopted);
-    const kind = plan.skipped
-      ? "settings"
-      : adoptedKeys.length > 0 && plan.added.length === 0 && plan.removed.length === 0
-        ? "adopt"
-        : plan.added.length > 0 && plan.removed.length === 0
-          ? "scale-up"
-          : plan.added.length === 0
-            ? "scale-down"
-            : "scale";
-    const changed = [
-      ...plan.added.map((k) => `+${k}`),
-      ...adoptedKeys.map((k) => `+${k}=${plan.adopted[k]?.hostname ?? "?"}`),
-      ...plan.removed.map((k) => `-${k}`),
-    ];
-    // The history's list of resource changes names every key; the message stays readable in a table.
-    const changes =
-      changed.length > MESSAGE_KEYS
-        ? `${changed.slice(0, MESSAGE_KEYS).join(" ")} … ${changed.length - MESSAGE_KEYS} more`
-        : changed.join(" ");
-    const message = plan.skipped
-      ? `settings ${group.name}: ${request.reason}`
-      : `${kind} ${group.name} ${group.nodes.length} → ${plan.members.length} (${changes}): ${request.reason}${plan.note ? ` [${plan.note}]` : ""}`;
+    const kind = actionKind(plan);
+    const message = this.#describe(group, plan, request, await this.#cost(group, plan.members.length));
     const endTimer = this.#options.metrics?.updateDuration.startTimer({ group: group.name, kind });
     let published = false;
     try {
@@ -375,7 +490,15 @@ export class Applier {
         const recorded = ref && !plan.skipped ? `${message} (commit ${ref.slice(0, 7)})` : message;
         this.#progress(group.name, `updating stack ${group.name}: ${recorded}`, recorded);
         const outcome = await this.#withLockWait(group.name, () =>
-          this.#targetedUpdate(group, recorded, plan.added, plan.removed, plan.adopted, !!plan.skipped),
+          this.#targetedUpdate(
+            group,
+            recorded,
+            plan.added,
+            plan.removed,
+            plan.adopted,
+            !!plan.skipped,
+            request.plan,
+          ),
         );
         await this.#link(group.name, recorded, ref || undefined);
         const created = [...plan.added, ...adoptedKeys].map((key) => {
@@ -434,17 +557,16 @@ export class Applier {
     removed: string[],
     adopted: Record<string, WorkerRef>,
     settings = false,
+    plan?: string,
   ): Promise<UpdateOutcome> {
     const declared = [...added, ...Object.keys(adopted)];
-    const targets = [...declared, ...removed].map((key) => nodeUrn(group.name, key));
-    if (group.nodes.length === 0 || settings) targets.push(nodeGroupUrn(group.name, group.name));
-    // An empty target list would be no target at all: every undeclared node would be deleted.
-    if (targets.length === 0) throw new Error(`stack ${group.name}: a scoped update without targets`);
+    const targets = this.#targets(group, declared, removed, settings);
     const update = async (scope: ProgramScope, urns: string[]) =>
       runUpdate(this.#options, {
         projectDir: this.#options.projectDir,
         stack: group.name,
         message,
+        plan,
         targets: urns,
         program: async () => declareNodeGroups(scope),
         env: await this.#hosted(),
@@ -470,8 +592,17 @@ export class Applier {
     }
   }
 
+  /** The URNs a scoped update of these keys targets. */
+  #targets(group: NodeGroupConfig, declared: string[], removed: string[], settings: boolean): string[] {
+    const targets = [...declared, ...removed].map((key) => nodeUrn(group.name, key));
+    if (group.nodes.length === 0 || settings) targets.push(nodeGroupUrn(group.name, group.name));
+    // An empty target list would be no target at all: every undeclared node would be deleted.
+    if (targets.length === 0) throw new Error(`stack ${group.name}: a scoped update without targets`);
+    return targets;
+  }
+
   /** The new member list, within the limits a person set (min/max), and what was left out and why. */
-  #members(group: NodeGroupConfig, request: ScaleRequest) {
+  #members(group: NodeGroupConfig, request: ScaleRequest): MemberPlan {
     const removable = request.remove.filter((k) => group.nodes.includes(k));
     const notes: string[] = [];
     if (removable.length < request.remove.length)
@@ -485,8 +616,9 @@ export class Applier {
     if (removed.length < removable.length)
       notes.push(`minNodes ${group.minNodes} keeps ${removable.slice(floor).join(", ")}`);
     const taken = new Set(group.nodes);
+    const reviewed = (request.keys ?? []).filter((k) => !taken.has(k));
     const newKey = () => {
-      const key = newNodeKey(group.name, taken);
+      const key = reviewed.shift() ?? newNodeKey(group.name, taken);
       taken.add(key);
       return key;
     };
@@ -545,6 +677,26 @@ export class Applier {
       this.#options.publishStackConfig,
     );
   }
+}
+
+/** A scale request turned into the group's new member list. */
+interface MemberPlan {
+  members: string[];
+  added: string[];
+  removed: string[];
+  adopted: Record<string, WorkerRef>;
+  /** What the limits a person set left out, and why. */
+  note?: string;
+  /** When nothing would change: why. */
+  skipped?: string;
+}
+
+function actionKind(plan: MemberPlan): string {
+  if (plan.skipped) return "settings";
+  if (Object.keys(plan.adopted).length > 0 && plan.added.length === 0 && plan.removed.length === 0)
+    return "adopt";
+  if (plan.added.length > 0 && plan.removed.length === 0) return "scale-up";
+  return plan.added.length === 0 ? "scale-down" : "scale";
 }
 
 /** Where an applier keeps its files under one directory of the scaler's: CLI home and intents. */

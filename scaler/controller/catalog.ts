@@ -10,6 +10,7 @@ import { groupStacks, type NodeGroupConfig, STACKS_DIR } from "../../stacks/cont
 import type { NodeGroup, Resources } from "../decision/types.js";
 import type { GroupSource } from "./ports.js";
 import { readNodeGroups } from "../apply/stackConfig.js";
+import { PriceList } from "../cost/priceList.js";
 
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
@@ -33,9 +34,22 @@ export class GroupCatalog implements GroupSource {
   /** When each member key was first seen without a registered node. */
   readonly #waitingSince = new Map<string, number>();
 
-  constructor(projectDir: string, client: VpsieClient) {
+  readonly #prices: PriceList;
+
+  constructor(projectDir: string, client: VpsieClient, prices: PriceList = new PriceList(client)) {
     this.#projectDir = projectDir;
     this.#client = client;
+    this.#prices = prices;
+  }
+
+  /** $/h of one node of the group, when VPSie tells it; a failed listing leaves it unknown this loop. */
+  async #price(config: NodeGroupConfig, log: (m: string) => void): Promise<number | undefined> {
+    try {
+      return await this.#prices.hourly(config);
+    } catch (err) {
+      log(`node group ${config.name}: its price is unknown this loop: ${(err as Error).message}`);
+      return undefined;
+    }
   }
 
   /** The configured groups: one stack config file per group in stacks/ (the example excluded). */
@@ -90,6 +104,7 @@ export class GroupCatalog implements GroupSource {
         labels: config.labels,
         taints: config.taints,
         priority: 0,
+        pricePerHour: await this.#price(config, log),
         upcoming,
       });
     }

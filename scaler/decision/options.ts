@@ -41,7 +41,7 @@ export interface PlannerOptions {
   initialBackoffMs: number;
   maxBackoffMs: number;
   backoffResetMs: number;
-  limits: { maxNodesTotal?: number; maxCores?: number; maxMemoryBytes?: number };
+  limits: { maxNodesTotal?: number; maxCores?: number; maxMemoryBytes?: number; maxCostPerHour?: number };
 }
 
 export const defaultPlannerOptions: PlannerOptions = {

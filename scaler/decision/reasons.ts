@@ -4,6 +4,7 @@
  * people read is derived here, once. The kinds follow cluster-autoscaler's names where they mean the
  * same (its UnremovableReason, its drainability rules' BlockingPodReason, the scheduler's predicates).
  */
+import { formatCost } from "./cost.js";
 import { formatBytes, formatCpu } from "../units/quantity.js";
 import { formatDuration } from "../units/durations.js";
 import type { Taint } from "./types.js";
@@ -59,6 +60,7 @@ export type NoScaleUpReason =
   | { kind: "MaxNodesPerScaleUpReached"; limit: number }
   | { kind: "MaxCoresTotalReached"; limit: number }
   | { kind: "MaxMemoryTotalReached"; limitBytes: number }
+  | { kind: "MaxCostPerHourReached"; limit: number; unpriced: boolean }
   | { kind: "BackingOff"; group: string; until: number; cause: string }
   | { kind: "NoNodeGroups" };
 
@@ -76,6 +78,10 @@ export function describeNoScaleUp(reason: NoScaleUpReason): string {
       return `the cluster-wide limit of ${reason.limit} cores is reached`;
     case "MaxMemoryTotalReached":
       return `the cluster-wide memory limit of ${reason.limitBytes} bytes is reached`;
+    case "MaxCostPerHourReached":
+      return reason.unpriced
+        ? `the cluster-wide limit of ${formatCost(reason.limit)}/h is set and this group's price is unknown`
+        : `the cluster-wide limit of ${formatCost(reason.limit)}/h is reached`;
     case "BackingOff":
       return `node group ${reason.group} is backing off until ${new Date(reason.until).toISOString()} after a failed scale-up (${reason.cause})`;
     case "NoNodeGroups":

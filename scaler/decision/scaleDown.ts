@@ -2,6 +2,7 @@
  * Scale-down: which nodes are unneeded (little requested, and every pod can move elsewhere), which of
  * them go now, and for every node why it stays.
  */
+import { costChange, type CostChange } from "./cost.js";
 import { blockingPod } from "./drainability.js";
 import type { PlannerOptions, TimersState } from "./options.js";
 import { labelSelectorMatches } from "./predicates.js";
@@ -34,6 +35,8 @@ export interface ScaleDown {
   because: RemovableReason;
   /** Pods to evict before the node goes (none for an empty node). */
   pods: string[];
+  /** What it saves, when the group's price is known. */
+  cost?: CostChange;
 }
 
 export interface NodeReport {
@@ -285,6 +288,7 @@ export function planScaleDown(
         reason: describeRemovable(removable),
         because: removable,
         pods: movable.map(podKey),
+        ...(group.pricePerHour !== undefined && { cost: costChange(group.pricePerHour, size, size - 1) }),
       });
       report(simNode, removable, true);
     }

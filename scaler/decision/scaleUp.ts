@@ -3,6 +3,7 @@
  * nodes of each group, then the expanders), and for every pod no group can host, why not, per group.
  */
 import { describeChoice, expand, type ScaleUpOption } from "./expanders.js";
+import { costChange, type CostChange, groupCostPerHour } from "./cost.js";
 import { parseDuration } from "../units/durations.js";
 import type { PlannerOptions, TimersState } from "./options.js";
 import { describeNoScaleUp, type NoScaleUpReason } from "./reasons.js";
@@ -24,6 +25,8 @@ export interface ScaleUp {
   to: number;
   pods: string[];
   reason: string;
+  /** What it costs, when the group's price is known: $/h the new nodes add, and the group's $/h after it. */
+  cost?: CostChange;
 }
 
 export interface NoScaleUp {
@@ -88,6 +91,8 @@ interface ClusterTotals {
   nodes: number;
   cores: number;
   memory: number;
+  /** $/h of the priced groups' nodes (and nodes on their way). */
+  costPerHour: number;
 }
 
 function groupSize(group: NodeGroup, snapshot: Snapshot): number {
@@ -108,7 +113,7 @@ function headroom(
     [group.maxNodes - size.now, { kind: "MaxSizeReached", group: group.name, max: group.maxNodes }],
     [perScaleUp - size.added, { kind: "MaxNodesPerScaleUpReached", limit: perScaleUp }],
   ];
-  const { maxNodesTotal, maxCores, maxMemoryBytes } = options.limits;
+  const { maxNodesTotal, maxCores, maxMemoryBytes, maxCostPerHour } = options.limits;
   if (maxNodesTotal !== undefined)
     caps.push([maxNodesTotal - totals.nodes, { kind: "MaxNodesTotalReached", limit: maxNodesTotal }]);
   if (maxCores !== undefined) {
@@ -121,6 +126,17 @@ function headroom(
     caps.push([
       Math.floor((maxMemoryBytes - totals.memory) / group.capacity.memory),
       { kind: "MaxMemoryTotalReached", limitBytes: maxMemoryBytes },
+    ]);
+  }
+  if (maxCostPerHour !== undefined) {
+    // A group with no known price cannot be held to a limit in money: it adds nothing, and says so.
+    caps.push([
+      group.pricePerHour === undefined
+        ? 0
+        : group.pricePerHour === 0
+          ? Infinity
+          : Math.floor((maxCostPerHour - totals.costPerHour + 1e-9) / group.pricePerHour),
+      { kind: "MaxCostPerHourReached", limit: maxCostPerHour, unpriced: group.pricePerHour === undefined },
     ]);
   }
   const [nodes, limit] = caps.reduce((a, b) => (b[0] < a[0] ? b : a));
@@ -240,6 +256,7 @@ export function planScaleUp(
     nodes: snapshot.nodes.length + groups.reduce((n, g) => n + g.upcoming.length, 0),
     cores: snapshot.nodes.reduce((n, node) => n + node.allocatable.cpu, 0),
     memory: snapshot.nodes.reduce((n, node) => n + node.allocatable.memory, 0),
+    costPerHour: groups.reduce((sum, g) => sum + groupCostPerHour(g, groupSize(g, snapshot)), 0),
   };
   const sizes = new Map(groups.map((g) => [g.name, groupSize(g, snapshot)]));
   const lastReasons = new Map<Pod, Record<string, NoScaleUpReason>>();
@@ -277,7 +294,11 @@ export function planScaleUp(
       to: from + chosen.newNodes,
       pods: chosen.pods,
       reason: `${chosen.pods.length} pending pod(s) fit on ${chosen.newNodes} new node(s) of ${chosen.group.name}; ${describeChoice(chosen, options.expanders, choices.length)}`,
+      ...(chosen.group.pricePerHour !== undefined && {
+        cost: costChange(chosen.group.pricePerHour, from, from + chosen.newNodes),
+      }),
     });
+    totals.costPerHour += groupCostPerHour(chosen.group, chosen.newNodes);
     sizes.set(chosen.group.name, from + chosen.newNodes);
     totals.nodes += chosen.newNodes;
     totals.cores += chosen.newNodes * chosen.group.capacity.cpu;

@@ -135,7 +135,7 @@ export interface NodeGroup {
   taints: Taint[];
   /** For the priority expander: higher wins. */
   priority: number;
-  /** For the price expander. */
+  /** $/h of one node (VPSie's hourly price of the group's size): the price expander, the limit in money, costs. */
   pricePerHour?: number;
   /** Nodes asked for and not registered yet: they count toward the size and will take pending pods. */
   upcoming: UpcomingNode[];

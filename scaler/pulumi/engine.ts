@@ -103,6 +103,7 @@ const StepMetadata = z.looseObject({
 const EngineEvent = z.looseObject({
   resOutputsEvent: z.looseObject({ metadata: StepMetadata }).optional(),
   resOpFailedEvent: z.looseObject({ metadata: StepMetadata }).optional(),
+  resourcePreEvent: z.looseObject({ metadata: StepMetadata }).optional(),
   summaryEvent: z.looseObject({ resourceChanges: z.record(z.string(), z.number()).nullish() }).optional(),
 });
 export type EngineEvent = z.output<typeof EngineEvent>;
@@ -182,10 +183,33 @@ export interface UpdateRequest {
   onEvent?: (event: EngineEvent) => void;
   /** Lines the CLI prints, for progress. */
   onOutput?: (line: string) => void;
+  /**
+   * An update plan a preview saved (`pulumi up --plan`): the engine refuses any operation beyond it, so
+   * what runs is what was reviewed.
+   */
+  plan?: string;
+}
+
+export interface PreviewRequest extends Omit<UpdateRequest, "plan"> {
+  /** Where to save the preview as an update plan (`pulumi preview --save-plan`). */
+  savePlan?: string;
 }
 
 /** Runs one targeted `pulumi up` with an inline program; resolves with what changed, or throws classified. */
-export async function runUpdate(engine: EngineOptions, request: UpdateRequest): Promise<UpdateOutcome> {
+export function runUpdate(engine: EngineOptions, request: UpdateRequest): Promise<UpdateOutcome> {
+  return runEngine(engine, request, "up");
+}
+
+/** Runs one targeted `pulumi preview` with an inline program: the steps an update would run, nothing changed. */
+export function runPreview(engine: EngineOptions, request: PreviewRequest): Promise<UpdateOutcome> {
+  return runEngine(engine, request, "preview");
+}
+
+async function runEngine(
+  engine: EngineOptions,
+  request: UpdateRequest & PreviewRequest,
+  command: "up" | "preview",
+): Promise<UpdateOutcome> {
   const server = new grpc.Server({ "grpc.max_receive_message_length": 400 * 1024 * 1024 });
   const language = new LanguageServer(request.program);
   server.addService(LanguageRuntimeService, language);
@@ -199,7 +223,8 @@ export async function runUpdate(engine: EngineOptions, request: UpdateRequest): 
   const steps: StepRecord[] = [];
   let resourceChanges: Record<string, number> = {};
   const stopTail = await tailEvents(eventLog, (event) => {
-    const done = event.resOutputsEvent ?? event.resOpFailedEvent;
+    const done =
+      command === "preview" ? event.resourcePreEvent : (event.resOutputsEvent ?? event.resOpFailedEvent);
     if (done && done.metadata.op !== "same") {
       steps.push({
         op: done.metadata.op,
@@ -213,9 +238,10 @@ export async function runUpdate(engine: EngineOptions, request: UpdateRequest): 
     request.onEvent?.(event);
   });
   const args = [
-    "up",
-    "--yes",
-    "--skip-preview",
+    command,
+    ...(command === "up" ? ["--yes", "--skip-preview"] : []),
+    ...(command === "preview" && request.savePlan ? ["--save-plan", request.savePlan] : []),
+    ...(request.plan ? ["--plan", request.plan] : []),
     "--message",
     request.message,
     ...request.targets.flatMap((urn) => ["--target", urn]),
@@ -243,7 +269,7 @@ export async function runUpdate(engine: EngineOptions, request: UpdateRequest): 
           .match(/error: .*/g)
           ?.slice(-3)
           .join("; ") ?? `exit code ${code}`;
-      const message = `pulumi up of stack ${request.stack} failed: ${why}`;
+      const message = `pulumi ${command} of stack ${request.stack} failed: ${why}`;
       if (LOCKED.test(text)) throw new StackBusyError(message, stdout, stderr, code);
       if (/no stack named .* found/.test(text)) throw new StackMissingError(message, stdout, stderr, code);
       if (/not specified in --target list|is not targeted/.test(text))
@@ -268,7 +294,13 @@ function run(
     const child = spawn(engine.tools.pulumi, args, {
       cwd: request.projectDir,
       // The event log is one of the CLI's debug flags, as for the Automation API.
-      env: { ...engineEnv(engine), ...request.env, PULUMI_DEBUG_COMMANDS: "true" },
+      env: {
+        ...engineEnv(engine),
+        ...request.env,
+        PULUMI_DEBUG_COMMANDS: "true",
+        // `up --plan` is still behind the CLI's experimental switch (`preview --save-plan` is not).
+        ...(args.includes("--plan") && { PULUMI_EXPERIMENTAL: "true" }),
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     const out: string[] = [];
