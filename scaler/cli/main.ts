@@ -13,6 +13,7 @@ import { planCommand } from "./commands/plan.js";
 import { runCommand } from "./commands/run.js";
 import { historyCommand, previewCommand, scaleCommand } from "./commands/stacks.js";
 import { vpsieCommand } from "./commands/vpsie.js";
+import { approvalsCommand, consoleCommand, shadowCommand } from "./commands/review.js";
 import { ExitCode } from "./exitCodes.js";
 import { UsageError } from "./usageError.js";
 
@@ -51,6 +52,9 @@ export async function buildProgram(): Promise<Command> {
   program.addCommand(historyCommand());
   program.addCommand(vpsieCommand());
   program.addCommand(doctorCommand());
+  program.addCommand(approvalsCommand());
+  program.addCommand(shadowCommand());
+  program.addCommand(consoleCommand());
   for (const command of await devCommands()) program.addCommand(command);
   const configure = (command: Command): void => {
     command.exitOverride().showHelpAfterError();

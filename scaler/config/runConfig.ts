@@ -8,6 +8,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { EXPANDERS, type PlannerOptions } from "../decision/options.js";
 import { LOG_LEVELS } from "../log/logger.js";
+import { ApprovalPolicy } from "../review/policy.js";
 import { duration } from "../units/durations.js";
 import { parseQuantity } from "../units/quantity.js";
 
@@ -22,6 +23,14 @@ export const RunConfig = z
     logLevel: z.enum(LOG_LEVELS).optional(),
     stackConfigMap: z.string().optional(),
     intentConfigMap: z.string().optional(),
+    /** live: apply actions (those the approval policy names after approval); shadow: record, never apply. */
+    mode: z.enum(["live", "shadow"]).optional(),
+    /** Which actions wait for a person's approval (docs/review.md). */
+    approvals: ApprovalPolicy.optional(),
+    /** Where shadow decisions and approvals are kept in a cluster (else the work dir). */
+    reviewConfigMap: z.string().optional(),
+    /** Serve the audit console from `run` too (off by default; a token is required off loopback). */
+    consoleAddress: z.string().optional(),
     /** The stack config files in a Git repository (docs/gitops.md); credentials come from the environment. */
     git: z
       .object({
@@ -73,6 +82,8 @@ export const RunConfig = z
       .object({
         maxNodesTotal: z.number().int().min(0).optional(),
         maxCores: z.number().min(0).optional(),
+        /** Dollars an hour for all node groups together, at VPSie's prices. */
+        maxCostPerHour: z.number().min(0).optional(),
         maxMemory: z
           .union([z.string(), z.number()])
           .transform((v, ctx) => {
@@ -146,6 +157,7 @@ export function plannerOptions(config: RunConfig): Partial<PlannerOptions> {
       maxNodesTotal: config.limits.maxNodesTotal,
       maxCores: config.limits.maxCores,
       maxMemoryBytes: config.limits.maxMemory,
+      maxCostPerHour: config.limits.maxCostPerHour,
     };
   return o;
 }

@@ -4,11 +4,15 @@
  * drained node's key and the deletion of its Node object; and the removal of nodes that never
  * registered. Each action ends in a typed outcome the loop and the reporter act on.
  */
-import type { ScaleResult } from "../apply/applier.js";
+import type { ScaleRequest, ScaleResult } from "../apply/applier.js";
 import { VpsieQuotaError } from "../../provider/vpsie/errors.js";
 import type { WorkerRef } from "../../provider/vpsie/workers.js";
 import { podKey, type Pod } from "../decision/types.js";
 import type { ApplyLayer, GroupSource, Log, NodeOperations } from "./ports.js";
+import type { CostChange } from "../decision/cost.js";
+import type { Held, ReviewGate } from "../review/gate.js";
+import type { ProposedAction } from "../review/policy.js";
+import type { ReviewRecord } from "../review/records.js";
 
 export type ActionOutcome =
   | { kind: "ScaledUp"; group: string; result: ScaleResult }
@@ -24,7 +28,10 @@ export type ActionOutcome =
   | { kind: "AdoptionFailed"; group: string; worker: string; error: Error }
   | { kind: "GoneNodeRemoved"; group: string; node: string }
   | { kind: "SettingsApplied"; group: string; result: ScaleResult }
-  | { kind: "SettingsFailed"; group: string; ref: string; error: Error };
+  | { kind: "SettingsFailed"; group: string; ref: string; error: Error }
+  | { kind: "ReviewHeld"; group: string; held: Held }
+  | { kind: "ReviewFailed"; group: string; error: Error }
+  | { kind: "ReviewSettled"; group: string; record: ReviewRecord };
 
 export interface ActuatorOptions {
   apply: ApplyLayer;
@@ -32,6 +39,8 @@ export interface ActuatorOptions {
   catalog: GroupSource;
   log: Log;
   onOutcome: (outcome: ActionOutcome) => void;
+  /** Shadow mode and approvals: actions it holds are recorded instead of applied. */
+  review?: ReviewGate;
 }
 
 function list(items: string[], max = 5): string {
@@ -86,14 +95,41 @@ export class Actuator {
     this.#actions.add(action);
   }
 
-  scaleUp(group: string, add: number, pods: string[], reason: string): void {
+  /**
+   * Whether the review gate holds the action (shadow mode, or an approval it waits for): then it is
+   * recorded, not applied. A gate that cannot record it holds it too: nothing runs unreviewed.
+   */
+  async #held(action: ProposedAction, request: ScaleRequest): Promise<boolean> {
+    const { review } = this.#o;
+    if (!review) return false;
+    try {
+      const held = await review.hold(action, request);
+      if (held) this.#o.onOutcome({ kind: "ReviewHeld", group: action.group, held });
+      return held !== undefined;
+    } catch (err) {
+      const error = err as Error;
+      this.#o.log(
+        "error",
+        `could not record the review of ${action.kind} ${action.group}: ${error.message}`,
+        {
+          group: action.group,
+        },
+      );
+      this.#o.onOutcome({ kind: "ReviewFailed", group: action.group, error });
+      return true;
+    }
+  }
+
+  scaleUp(group: string, add: number, pods: string[], reason: string, cost?: CostChange): void {
     if (this.#inFlight.has(group)) return;
     const why = `${list(pods)}: ${reason}`;
-    this.#o.log("info", `scale-up of ${group} by ${add}: ${why}`, { group, add });
     this.#awaiting.set(group, pods);
     this.#track(group, async () => {
       try {
-        const result = await this.#o.apply.apply({ group, add, remove: [], reason: why });
+        const request = { group, add, remove: [], reason: why };
+        if (await this.#held({ kind: "scale-up", group, add, remove: [], pods, cost }, request)) return;
+        this.#o.log("info", `scale-up of ${group} by ${add}: ${why}`, { group, add });
+        const result = await this.#o.apply.apply(request);
         for (const c of result.created) if (c.hostname) this.#o.catalog.hostnames.set(c.key, c.hostname);
         this.#o.log(
           "info",
@@ -137,7 +173,9 @@ export class Actuator {
     this.#track(group, async () => {
       try {
         const ref = { identifier: worker.identifier, id: worker.id, hostname: worker.hostname };
-        const result = await this.#o.apply.apply({ group, add: 0, remove: [], adopt: [ref], reason });
+        const request = { group, add: 0, remove: [], adopt: [ref], reason };
+        if (await this.#held({ kind: "adopt", group, add: 0, remove: [], pods: [] }, request)) return;
+        const result = await this.#o.apply.apply(request);
         for (const c of result.created) if (c.hostname) this.#o.catalog.hostnames.set(c.key, c.hostname);
         this.#o.log("info", `applied: ${result.message}`, { group });
         this.#o.onOutcome({ kind: "Adopted", group, worker: worker.hostname, result });
@@ -155,7 +193,9 @@ export class Actuator {
     this.#o.log("info", `applying the settings of ${group}: ${reason}`, { group });
     this.#track(group, async () => {
       try {
-        const result = await this.#o.apply.apply({ group, add: 0, remove: [], reason, settings: { ref } });
+        const request = { group, add: 0, remove: [], reason, settings: { ref } };
+        if (await this.#held({ kind: "settings", group, add: 0, remove: [], pods: [] }, request)) return;
+        const result = await this.#o.apply.apply(request);
         this.#o.log("info", `applied: ${result.message}`, { group });
         this.#o.onOutcome({ kind: "SettingsApplied", group, result });
       } catch (err) {
@@ -186,12 +226,21 @@ export class Actuator {
     this.#o.log("warn", `removing ${key} from ${group}: ${reason}; the group backs off`, { group, key });
     this.#track(group, async () => {
       try {
-        const result = await this.#o.apply.apply({
+        const request = {
           group,
           add: 0,
           remove: [key],
           reason: `${reason}: removed, and the group backs off`,
-        });
+        };
+        const action = {
+          kind: "remove-unregistered" as const,
+          group,
+          add: 0,
+          remove: [{ key, node: key }],
+          pods: [],
+        };
+        if (await this.#held(action, request)) return;
+        const result = await this.#o.apply.apply(request);
         this.#o.catalog.hostnames.delete(key);
         this.#o.log("info", `applied: ${result.message}`, { group, key });
         this.#o.onOutcome({ kind: "UnregisteredRemoved", group, key, result });
@@ -207,7 +256,7 @@ export class Actuator {
    * Removes empty nodes of one group in one update: each is tainted (a pod scheduled meanwhile would be
    * evicted like any drain's), then their keys go together, then their Node objects.
    */
-  removeEmpty(group: string, nodes: Array<{ node: string; reason: string }>): void {
+  removeEmpty(group: string, nodes: Array<{ node: string; reason: string }>, cost?: CostChange): void {
     if (this.#inFlight.has(group)) return;
     const members = nodes.flatMap(({ node, reason }) => {
       const key = this.#o.catalog.keyOf(node);
@@ -216,97 +265,181 @@ export class Actuator {
       return key ? [{ node, key, reason }] : [];
     });
     if (members.length === 0) return;
+    const why = `${members.length === 1 ? "node" : "empty nodes"} ${list(members.map((m) => m.node))} drained: ${members[0]?.reason}`;
+    this.#track(group, async () => {
+      const request = { group, add: 0, remove: members.map((m) => m.key), reason: why };
+      const remove = members.map(({ key, node }) => ({ key, node }));
+      if (await this.#held({ kind: "scale-down", group, add: 0, remove, pods: [], cost }, request)) return;
+      await this.#removeNodes(group, members, []);
+    });
+  }
+
+  /**
+   * Taints and drains each node (evicting `pods`), removes the drained ones' keys in one update (held
+   * to a reviewed plan when there is one), then deletes their Node objects. A node whose drain or update
+   * fails is untainted and stays.
+   */
+  async #removeNodes(
+    group: string,
+    members: Array<{ node: string; key: string; reason: string }>,
+    pods: Pod[],
+    reviewed?: Pick<ScaleRequest, "plan" | "approvedBy" | "reason">,
+  ): Promise<ScaleResult | undefined> {
     for (const { node, key, reason } of members) {
       this.#draining.add(node);
-      this.#o.log("info", `scale-down of ${group}: removing empty ${node} (${key}): ${reason}`, {
+      this.#o.log("info", `scale-down of ${group}: draining ${node} (${key}): ${reason}`, {
         group,
         node,
         key,
       });
       this.#o.onOutcome({ kind: "ScaleDownStarted", group, node, reason });
     }
-    this.#track(group, async () => {
-      const drained: typeof members = [];
-      try {
-        for (const member of members) {
-          const drain = await this.#o.nodes.drain(member.node, []);
-          if (drain.drained) drained.push(member);
-          else this.#o.onOutcome({ kind: "DrainFailed", group, node: member.node, reason: drain.reason });
+    const drained: typeof members = [];
+    try {
+      for (const member of members) {
+        const own = pods.filter((p) => p.nodeName === member.node);
+        const drain = await this.#o.nodes.drain(member.node, own);
+        if (!drain.drained) {
+          this.#o.log(
+            "warn",
+            `scale-down of ${member.node} stopped: ${drain.reason}; the node is untainted`,
+            {
+              group,
+              node: member.node,
+            },
+          );
+          this.#o.onOutcome({ kind: "DrainFailed", group, node: member.node, reason: drain.reason });
+          continue;
         }
-        if (drained.length === 0) return;
-        const result = await this.#o.apply.apply({
-          group,
-          add: 0,
-          remove: drained.map((m) => m.key),
-          reason: `${drained.length === 1 ? "node" : "empty nodes"} ${list(drained.map((m) => m.node))} drained: ${drained[0]?.reason}`,
-        });
-        this.#o.log("info", `applied: ${result.message}`, { group });
-        for (const { node, key } of drained) {
-          await this.#o.nodes.remove(node).catch(() => undefined);
-          this.#o.catalog.hostnames.delete(key);
-          this.#o.onOutcome({ kind: "ScaledDown", group, node, key, empty: true, result });
-        }
-      } catch (err) {
-        const error = err as Error;
-        this.#o.log(
-          "error",
-          `scale-down of ${drained.map((m) => m.node).join(", ")} failed: ${error.message}`,
-          {
-            group,
-          },
-        );
-        for (const { node } of drained) {
-          // The key stays a member, so the node stays: schedulable again, as cluster-autoscaler leaves it.
-          await this.#o.nodes.untaint(node).catch(() => undefined);
-          this.#o.onOutcome({ kind: "ScaleDownFailed", group, node, error });
-        }
-      } finally {
-        for (const { node } of members) this.#draining.delete(node);
+        if (own.length > 0)
+          this.#o.onOutcome({ kind: "Drained", group, node: member.node, evicted: drain.evicted });
+        drained.push(member);
       }
-    });
+      if (drained.length === 0) return undefined;
+      const moved = pods.filter((p) => drained.some((d) => d.node === p.nodeName)).map(podKey);
+      const result = await this.#o.apply.apply({
+        group,
+        add: 0,
+        remove: drained.map((m) => m.key),
+        reason:
+          reviewed?.reason ??
+          `${drained.length === 1 ? "node" : "empty nodes"} ${list(drained.map((m) => m.node))} drained${moved.length ? ` (moved ${list(moved)})` : ""}: ${drained[0]?.reason}`,
+        plan: reviewed?.plan,
+        approvedBy: reviewed?.approvedBy,
+      });
+      this.#o.log("info", `applied: ${result.message}`, { group });
+      for (const { node, key } of drained) {
+        await this.#o.nodes.remove(node).catch(() => undefined);
+        this.#o.catalog.hostnames.delete(key);
+        const empty = !pods.some((p) => p.nodeName === node);
+        this.#o.onOutcome({ kind: "ScaledDown", group, node, key, empty, result });
+      }
+      return result;
+    } catch (err) {
+      const error = err as Error;
+      this.#o.log(
+        "error",
+        `scale-down of ${drained.map((m) => m.node).join(", ")} failed: ${error.message}`,
+        {
+          group,
+        },
+      );
+      for (const { node } of drained) {
+        // The key stays a member, so the node stays: schedulable again, as cluster-autoscaler leaves it.
+        await this.#o.nodes.untaint(node).catch(() => undefined);
+        this.#o.onOutcome({ kind: "ScaleDownFailed", group, node, error });
+      }
+      throw error;
+    } finally {
+      for (const { node } of members) this.#draining.delete(node);
+    }
   }
 
   /** Drains the node, then removes exactly its key in one update, then deletes its Node object. */
-  scaleDown(group: string, node: string, pods: Pod[], reason: string): void {
+  scaleDown(group: string, node: string, pods: Pod[], reason: string, cost?: CostChange): void {
     if (this.#inFlight.has(group)) return;
     const key = this.#o.catalog.keyOf(node);
     if (!key) {
       this.#o.log("warn", `not removing ${node}: no member key of ${group} names it`, { group, node });
       return;
     }
-    this.#draining.add(node);
-    this.#o.log("info", `scale-down of ${group}: draining ${node} (${key}): ${reason}`, { group, node, key });
-    this.#o.onOutcome({ kind: "ScaleDownStarted", group, node, reason });
     this.#track(group, async () => {
-      try {
-        const drain = await this.#o.nodes.drain(node, pods);
-        if (!drain.drained) {
-          this.#o.log("warn", `scale-down of ${node} stopped: ${drain.reason}; the node is untainted`, {
-            group,
-            node,
-          });
-          this.#o.onOutcome({ kind: "DrainFailed", group, node, reason: drain.reason });
-          return;
-        }
-        this.#o.onOutcome({ kind: "Drained", group, node, evicted: drain.evicted });
-        const moved = pods.map(podKey);
-        const result = await this.#o.apply.apply({
-          group,
-          add: 0,
-          remove: [key],
-          reason: `node ${node} drained${moved.length ? ` (moved ${list(moved)})` : ""}: ${reason}`,
+      const moved = pods.map(podKey);
+      const request = {
+        group,
+        add: 0,
+        remove: [key],
+        reason: `node ${node} drained${moved.length ? ` (moved ${list(moved)})` : ""}: ${reason}`,
+      };
+      const action = {
+        kind: "scale-down" as const,
+        group,
+        add: 0,
+        remove: [{ key, node }],
+        pods: moved,
+        cost,
+      };
+      // A node that runs pods is drained only once its removal is approved.
+      if (await this.#held(action, request)) return;
+      await this.#removeNodes(group, [{ node, key, reason }], pods).catch(() => undefined);
+    });
+  }
+
+  /**
+   * An approved action: applied held to the plan its reviewer saw, unless the group's members changed
+   * since its preview (a person's edit, another action), which makes it stale: dropped, planned again.
+   * `pods` are the pods now on the nodes a scale-down removes, evicted only now.
+   */
+  applyApproved(record: ReviewRecord, pods: Pod[], members: readonly string[], stale?: string): void {
+    const { review } = this.#o;
+    if (!review || this.#inFlight.has(record.group)) return;
+    if (record.kind === "scale-up") this.#awaiting.set(record.group, record.pods);
+    this.#track(record.group, async () => {
+      const settle = async (status: "applied" | "failed" | "stale", outcome: string) =>
+        this.#o.onOutcome({
+          kind: "ReviewSettled",
+          group: record.group,
+          record: await review.settle(record, status, outcome),
         });
-        await this.#o.nodes.remove(node).catch(() => undefined);
-        this.#o.catalog.hostnames.delete(key);
-        this.#o.log("info", `applied: ${result.message}`, { group, node, key });
-        this.#o.onOutcome({ kind: "ScaledDown", group, node, key, empty: pods.length === 0, result });
+      const changed =
+        members.join(",") !== record.members.join(",")
+          ? "the group's members changed since the preview"
+          : stale;
+      if (changed) {
+        await settle("stale", `${changed}: dropped, and planned again`);
+        return;
+      }
+      const plan = await review.planFile(record);
+      const reviewed = { plan: plan.path, approvedBy: record.decidedBy, reason: record.reason };
+      try {
+        if (record.kind === "scale-up") {
+          const result = await this.#o.apply.apply({
+            group: record.group,
+            add: record.add,
+            remove: [],
+            keys: record.keys,
+            ...reviewed,
+          });
+          for (const c of result.created) if (c.hostname) this.#o.catalog.hostnames.set(c.key, c.hostname);
+          this.#o.log("info", `applied: ${result.message}`, { group: record.group });
+          this.#o.onOutcome({ kind: "ScaledUp", group: record.group, result });
+          await settle("applied", result.message);
+        } else {
+          const members = record.remove.map((r) => ({ ...r, reason: record.reason }));
+          const result = await this.#removeNodes(record.group, members, pods, reviewed);
+          if (result) await settle("applied", result.message);
+          else await settle("failed", "no node could be drained: nothing was applied");
+        }
       } catch (err) {
         const error = err as Error;
-        this.#o.log("error", `scale-down of ${node} failed: ${error.message}`, { group, node });
-        await this.#o.nodes.untaint(node).catch(() => undefined);
-        this.#o.onOutcome({ kind: "ScaleDownFailed", group, node, error });
+        this.#o.log("error", `the approved ${record.kind} of ${record.group} failed: ${error.message}`, {
+          group: record.group,
+        });
+        if (record.kind === "scale-up") await this.#learnNodeNames(record.group);
+        await settle("failed", error.message);
       } finally {
-        this.#draining.delete(node);
+        this.#awaiting.delete(record.group);
+        await plan.done();
       }
     });
   }

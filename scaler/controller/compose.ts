@@ -16,7 +16,8 @@ import type { ScalerMetrics } from "../observability/metrics.js";
 import { Actuator } from "./actuator.js";
 import { GroupCatalog } from "./catalog.js";
 import { type BatchWindow, ScalerLoop } from "./loop.js";
-import { type ApplyLayer, type Clock, type Log, systemClock } from "./ports.js";
+import { type ApplyLayer, type Clock, type Log, type NodeOperations, systemClock } from "./ports.js";
+import type { ReviewGate } from "../review/gate.js";
 import { Reconciler } from "./reconciler.js";
 import { Reporter } from "./reporter.js";
 import type { StackSync } from "../apply/stackStore.js";
@@ -37,8 +38,27 @@ export interface ScalerOptions {
   reconcile?: { intervalMs?: number; graceMs?: number };
   /** Where the status ConfigMap goes (default kube-system/vpsie-autoscaler-status). */
   status?: { namespace: string; name: string };
+  /** Shadow mode and approvals (scaler/review/gate.ts). In shadow mode nothing in the cluster is written. */
+  review?: ReviewGate;
   log: Log;
   clock?: Clock;
+}
+
+/**
+ * Shadow mode's hands: it plans beside another autoscaler and must not touch what that one runs, so
+ * no label, taint, drain or Node deletion; the apply layer recovers nothing (it never started an update).
+ */
+function readOnly(nodes: NodeOperations, apply: ApplyLayer): { nodes: NodeOperations; apply: ApplyLayer } {
+  const refuse = () => Promise.reject(new Error("shadow mode changes nothing"));
+  return {
+    nodes: {
+      label: async () => undefined,
+      untaint: async () => undefined,
+      remove: async () => undefined,
+      drain: refuse,
+    },
+    apply: { apply: refuse, recover: async () => undefined, nodeNames: (group) => apply.nodeNames(group) },
+  };
 }
 
 export class Scaler {
@@ -55,7 +75,11 @@ export class Scaler {
     this.#cluster = new InformerClusterSource(options.kubeconfig, (m) => log("warn", m));
     this.#scanIntervalSeconds = options.scanIntervalSeconds ?? 10;
     const catalog = new GroupCatalog(options.projectDir, options.client);
-    const nodes = new KubernetesNodes(core, options.drain ?? {}, clock);
+    const shadow = options.review?.mode === "shadow";
+    const hands = shadow
+      ? readOnly(new KubernetesNodes(core, options.drain ?? {}, clock), options.apply)
+      : { nodes: new KubernetesNodes(core, options.drain ?? {}, clock), apply: options.apply };
+    const nodes = hands.nodes;
     options.metrics?.watchCircuit(() => options.client.circuitOpen);
     const status = new StatusConfigMap(
       core,
@@ -72,18 +96,20 @@ export class Scaler {
       planner: { ...defaultPlannerOptions, ...options.planner },
     });
     this.actuator = new Actuator({
-      apply: options.apply,
+      apply: hands.apply,
       nodes,
       catalog,
       log,
+      review: options.review,
       onOutcome: (outcome) => this.loop.handle(outcome),
     });
     this.loop = new ScalerLoop({
       clock,
       cluster: this.#cluster,
       catalog,
-      apply: options.apply,
+      apply: hands.apply,
       actuator: this.actuator,
+      review: options.review,
       reporter,
       nodes,
       planner: options.planner,
@@ -92,7 +118,7 @@ export class Scaler {
       syncStackConfig: options.syncStackConfig,
       reconciler: new Reconciler({
         client: options.client,
-        apply: options.apply,
+        apply: hands.apply,
         clock,
         log,
         graceMs: options.reconcile?.graceMs,

@@ -17,6 +17,7 @@ import { plan, type Plan } from "../decision/plan.js";
 import { NODE_GROUP_LABEL, podKey, type Snapshot, TO_BE_DELETED_TAINT } from "../decision/types.js";
 import type { NodeGroupConfig } from "../../stacks/contract.js";
 import type { ActionOutcome, Actuator } from "./actuator.js";
+import type { ReviewGate } from "../review/gate.js";
 import type { ApplyLayer, Clock, ClusterSource, GroupSource, Log, NodeOperations } from "./ports.js";
 import type { Reconciler } from "./reconciler.js";
 import type { Reporter } from "./reporter.js";
@@ -54,6 +55,8 @@ export interface LoopOptions {
    * from the stack ConfigMap). A failure skips the loop: nothing is planned from config it could not read.
    */
   syncStackConfig?: (busy: ReadonlySet<string>) => Promise<StackSync>;
+  /** Approvals: the leader applies approved actions and drops expired ones every loop. */
+  review?: ReviewGate;
   log: Log;
 }
 
@@ -214,7 +217,8 @@ export class ScalerLoop {
     // Dispatch, unless leadership was lost meanwhile.
     if (!this.acting) return this.#skip("not the leader");
     const { actuator } = this.#o;
-    for (const up of result.scaleUp) actuator.scaleUp(up.group, up.to - up.from, up.pods, up.reason);
+    await this.#approved(snapshot, configs);
+    for (const up of result.scaleUp) actuator.scaleUp(up.group, up.to - up.from, up.pods, up.reason, up.cost);
     for (const failed of result.failedProvisioning)
       actuator.removeUnregistered(failed.group, failed.key, failed.reason);
     // One action per group: its empty nodes together in one update (the planner allows up to
@@ -229,6 +233,12 @@ export class ScalerLoop {
         actuator.removeEmpty(
           group,
           empty.map((d) => ({ node: d.node, reason: d.reason })),
+          empty.every((d) => d.cost)
+            ? {
+                deltaPerHour: empty.reduce((sum, d) => sum + (d.cost?.deltaPerHour ?? 0), 0),
+                groupPerHour: Math.min(...empty.map((d) => d.cost?.groupPerHour ?? 0)),
+              }
+            : undefined,
         );
         continue;
       }
@@ -237,9 +247,44 @@ export class ScalerLoop {
       const pods = snapshot.pods.filter(
         (p) => p.nodeName === down.node && !p.isDaemonSet && !p.isMirror && !p.finished,
       );
-      actuator.scaleDown(group, down.node, pods, down.reason);
+      actuator.scaleDown(group, down.node, pods, down.reason, down.cost);
     }
     await this.#reconcile(configs, snapshot);
+  }
+
+  /**
+   * Approved actions, applied by the leader held to their saved plans; a scale-up whose pods are no
+   * longer pending, or a scale-down whose node is gone, is stale: dropped, and planned again.
+   */
+  async #approved(snapshot: Snapshot, configs: NodeGroupConfig[]): Promise<void> {
+    const { review, actuator } = this.#o;
+    if (!review) return;
+    let due: Awaited<ReturnType<ReviewGate["due"]>>;
+    try {
+      due = await review.due();
+    } catch (err) {
+      this.#o.log("warn", `could not read the reviews: ${(err as Error).message}`);
+      return;
+    }
+    for (const record of due.expired) this.handle({ kind: "ReviewSettled", group: record.group, record });
+    for (const record of due.approved) {
+      if (actuator.busyGroups.has(record.group)) continue;
+      const members = configs.find((c) => c.name === record.group)?.nodes ?? [];
+      const nodes = new Set(record.remove.map((r) => r.node));
+      const pending = new Set(
+        snapshot.pods.filter((p) => p.unschedulableSince !== undefined && !p.nodeName).map(podKey),
+      );
+      const stale =
+        record.kind === "scale-up" && !record.pods.some((p) => pending.has(p))
+          ? "none of the pods it was for is pending any more"
+          : [...nodes].find((n) => !snapshot.nodes.some((s) => s.name === n))
+            ? "a node it removes is gone"
+            : undefined;
+      const pods = snapshot.pods.filter(
+        (p) => p.nodeName && nodes.has(p.nodeName) && !p.isDaemonSet && !p.isMirror && !p.finished,
+      );
+      actuator.applyApproved(record, pods, members, stale);
+    }
   }
 
   async #reconcile(configs: NodeGroupConfig[], snapshot: Snapshot): Promise<void> {

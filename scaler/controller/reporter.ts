@@ -9,9 +9,11 @@ import { VpsieError } from "../../provider/vpsie/errors.js";
 import type { PlannerOptions } from "../decision/options.js";
 import type { Plan } from "../decision/plan.js";
 import { isScaleDownBlocked, type UnremovableReason } from "../decision/reasons.js";
-import type { NodeGroup, Snapshot } from "../decision/types.js";
+import { NODE_GROUP_LABEL, type NodeGroup, type Snapshot } from "../decision/types.js";
 import type { ScalerMetrics } from "../observability/metrics.js";
 import type { ActionOutcome } from "./actuator.js";
+import { describeCostChange, groupCostPerHour } from "../decision/cost.js";
+import type { Held } from "../review/gate.js";
 import type { StackConfigProblem } from "../apply/stackStore.js";
 import { buildStatus, type ClusterAutoscalerStatus, type StatusSettings } from "./caStatus.js";
 import type { Clock, EventRecorder, InvolvedObject, Log, StatusWriter } from "./ports.js";
@@ -80,6 +82,13 @@ export class Reporter {
         snapshot.pods.filter((p) => p.unschedulableSince !== undefined && !p.nodeName).length,
       );
       metrics.unneededNodes.set(Object.keys(plan.timers.unneededSince).length);
+      for (const group of groups) {
+        if (group.pricePerHour === undefined) continue;
+        const nodes =
+          snapshot.nodes.filter((n) => n.labels[NODE_GROUP_LABEL] === group.name).length +
+          group.upcoming.length;
+        metrics.nodeGroupCost.set({ node_group: group.name }, groupCostPerHour(group, nodes));
+      }
       metrics.lastActivity.set({ activity: "main" }, now);
     }
     for (const up of plan.scaleUp) {
@@ -171,6 +180,24 @@ export class Reporter {
           `removal failed, the node stays: ${outcome.error.message}`,
           "Warning",
         );
+      case "ReviewHeld":
+        return this.#held(outcome.held);
+      case "ReviewFailed":
+        if (!this.#o.statusObject) return;
+        return this.#event(
+          { kind: "ConfigMap", ...this.#o.statusObject },
+          "ReviewFailed",
+          `an action of ${outcome.group} is held, not applied: its review could not be recorded: ${outcome.error.message}`,
+          "Warning",
+        );
+      case "ReviewSettled":
+        if (!this.#o.statusObject) return;
+        return this.#event(
+          { kind: "ConfigMap", ...this.#o.statusObject },
+          outcome.record.status === "applied" ? "ApprovedActionApplied" : "ReviewDropped",
+          `review ${outcome.record.id} (${outcome.record.kind} of ${outcome.group}): ${outcome.record.status}: ${outcome.record.outcome ?? ""}`,
+          outcome.record.status === "applied" ? "Normal" : "Warning",
+        );
       case "ScaledDown":
         metrics?.scaledDownNodes.inc({ reason: outcome.empty ? "empty" : "underutilized" });
         metrics?.lastActivity.set({ activity: "scaleDown" }, now);
@@ -180,6 +207,24 @@ export class Reporter {
           `removed from ${outcome.group} by the update "${outcome.result.message}"`,
         );
     }
+  }
+
+  /** A held action: shadow mode's record in the log; an approval people are asked for once, by an Event. */
+  async #held({ record, created }: Held): Promise<void> {
+    if (!created) return;
+    const cost = record.cost ? ` (${describeCostChange(record.cost)})` : "";
+    if (record.status === "shadow") {
+      this.#o.log("info", `shadow mode, not applied: ${record.message}`, {
+        group: record.group,
+        review: record.id,
+      });
+      return;
+    }
+    if (record.status !== "pending") return;
+    const message = `${record.kind} of ${record.group} waits for approval${cost}, until ${record.expiresAt}: ${record.rule}. Review it with \`vpsie-autoscaler approvals show ${record.id}\` or the console`;
+    this.#o.log("warn", message, { group: record.group, review: record.id });
+    if (this.#o.statusObject)
+      await this.#event({ kind: "ConfigMap", ...this.#o.statusObject }, "ApprovalRequired", message);
   }
 
   /** The status, in cluster-autoscaler's YAML format. */

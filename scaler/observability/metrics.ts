@@ -54,6 +54,12 @@ export class ScalerMetrics {
     labelNames: ["node_group", "reason"],
     registers: [this.registry],
   });
+  readonly nodeGroupCost = new Gauge({
+    name: "vpsie_autoscaler_node_group_cost_per_hour",
+    help: "What a node group's nodes (and those on their way) cost, in dollars an hour at VPSie's prices",
+    labelNames: ["node_group"],
+    registers: [this.registry],
+  });
   readonly safeToAutoscale = new Gauge({
     name: "cluster_autoscaler_cluster_safe_to_autoscale",
     help: "Whether the caches are synced and the loop may act (1) or not (0)",

@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { join, resolve } from "node:path";
-import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { LOG_LEVELS, type LogLevel } from "../../log/logger.js";
 import { helpText } from "../help.js";
 import { UsageError } from "../usageError.js";
 import { addStackOptions, engine, type StackFlags } from "./stacks.js";
+import { loadKubeconfig, namespacedName } from "../kubernetesFlags.js";
 import type { StackStore } from "../../apply/stackStore.js";
 
 function seconds(value: string): number {
@@ -17,18 +17,6 @@ function seconds(value: string): number {
 }
 
 /** A `<namespace>/<name>` flag value, parsed where it enters. */
-function namespacedName(
-  flag: string,
-  value: string | undefined,
-  example: string,
-): { namespace: string; name: string } | undefined {
-  if (value === undefined) return undefined;
-  const [namespace, name, ...rest] = value.split("/");
-  if (!namespace || !name || rest.length > 0)
-    throw new UsageError(`${flag} ${value}: expected <namespace>/<name>, e.g. kube-system/${example}`);
-  return { namespace, name };
-}
-
 /** The repository's URL, refused when it carries credentials: those come from the environment only. */
 function gitRepoUrl(value: string): string {
   let url: URL;
@@ -90,6 +78,22 @@ export function runCommand(): Command {
         "--intent-configmap <namespace/name>",
         "keep update intents in this ConfigMap instead of WORK_DIR: the replica that takes over recovers an update the one that died left unfinished",
       )
+      .addOption(
+        new Option(
+          "--mode <mode>",
+          "live: apply scale actions (those the run config's approvals name once approved); shadow: plan, preview and record every action, apply none",
+        )
+          .choices(["live", "shadow"])
+          .default("live"),
+      )
+      .option(
+        "--review-configmap <namespace/name>",
+        "keep shadow decisions and pending approvals in this ConfigMap (default: WORK_DIR/reviews)",
+      )
+      .option(
+        "--console-address <host:port>",
+        "also serve the audit console here (off by default; off loopback VPSIE_AUTOSCALER_CONSOLE_TOKEN is required)",
+      )
       .option(
         "--config <file>",
         "YAML configuration: the flags' settings and the planner's (flags given here win)",
@@ -107,12 +111,14 @@ export function runCommand(): Command {
             "vpsie-autoscaler run --config /etc/vpsie-autoscaler/config.yaml --log-level debug",
             "vpsie-autoscaler run --stack-configmap kube-system/vpsie-autoscaler-stacks --intent-configmap kube-system/vpsie-autoscaler-intents",
             "VPSIE_AUTOSCALER_GIT_TOKEN=… vpsie-autoscaler run --git-repo https://git.example.com/platform/cluster.git --git-path clusters/prod/node-groups",
+            "vpsie-autoscaler run --mode shadow --console-address 127.0.0.1:8086",
           ],
           environment: [
             "VPSIE_API_URL, VPSIE_TOKEN or VPSIE_CLIENT_ID and VPSIE_CLIENT_SECRET, VPSIE_API_RATE_LIMIT (requests a minute)",
             "PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE, VPSIE_AUTOSCALER_WORK_DIR",
             "KUBECONFIG, or the in-cluster service account",
             "VPSIE_AUTOSCALER_GIT_USERNAME (default git) and VPSIE_AUTOSCALER_GIT_TOKEN, for --git-repo",
+            "VPSIE_AUTOSCALER_CONSOLE_TOKEN, for --console-address off loopback",
           ],
           exitCodes: [
             "0 stopped by SIGTERM or SIGINT after the actions under way finished",
@@ -135,6 +141,9 @@ export function runCommand(): Command {
         gitRepo?: string;
         gitBranch?: string;
         gitPath?: string;
+        mode: "live" | "shadow";
+        reviewConfigmap?: string;
+        consoleAddress?: string;
         config?: string;
         logLevel: LogLevel;
       },
@@ -167,7 +176,12 @@ export function runCommand(): Command {
         stackConfigMap: pick("stackConfigmap", flags.stackConfigmap, file.stackConfigMap),
         intentConfigMap: pick("intentConfigmap", flags.intentConfigmap, file.intentConfigMap),
         logLevel: pick("logLevel", flags.logLevel, file.logLevel),
+        mode: pick("mode", flags.mode, file.mode),
+        reviewConfigMap: pick("reviewConfigmap", flags.reviewConfigmap, file.reviewConfigMap),
+        consoleAddress: pick("consoleAddress", flags.consoleAddress, file.consoleAddress),
       };
+      if (opts.consoleAddress)
+        await (await import("../consoleServing.js")).checkConsole(opts.consoleAddress, process.env);
       const gitRepo = pick("gitRepo", flags.gitRepo, file.git?.repo);
       const gitStore = gitRepo
         ? {
@@ -194,7 +208,6 @@ export function runCommand(): Command {
         opts.intentConfigMap,
         "vpsie-autoscaler-intents",
       );
-      const { KubeConfig } = await import("@kubernetes/client-node");
       const { VpsieClient } = await import("../../../provider/vpsie/client.js");
       const { Applier } = await import("../../apply/applier.js");
       const { Scaler } = await import("../../controller/compose.js");
@@ -207,24 +220,7 @@ export function runCommand(): Command {
       const { buildInfo } = await import("../buildInfo.js");
       const { startObservabilityServer } = await import("../../observability/server.js");
       const metrics = new ScalerMetrics(buildInfo());
-      const kubeconfig = new KubeConfig();
-      if (opts.kubeconfig) {
-        if (!existsSync(opts.kubeconfig))
-          throw new UsageError(`--kubeconfig ${opts.kubeconfig} does not exist`);
-        try {
-          kubeconfig.loadFromFile(opts.kubeconfig);
-        } catch (err) {
-          throw new UsageError(
-            `--kubeconfig ${opts.kubeconfig} is not a kubeconfig: ${(err as Error).message}`,
-          );
-        }
-      } else if (process.env.KUBERNETES_SERVICE_HOST) {
-        kubeconfig.loadFromCluster();
-      } else {
-        kubeconfig.loadFromDefault();
-      }
-      if (!kubeconfig.getCurrentCluster())
-        throw new UsageError("no Kubernetes cluster configured: pass --kubeconfig, or run in a cluster");
+      const kubeconfig = await loadKubeconfig(opts.kubeconfig);
       const logger = createLogger("vpsie-autoscaler", opts.logLevel);
       const log = logTo(logger);
       const client = VpsieClient.fromEnv(process.env, {
@@ -283,7 +279,36 @@ export function runCommand(): Command {
         intents:
           intentConfigMap && configMapIntents(kubeconfig, intentConfigMap.namespace, intentConfigMap.name),
       });
+      const reviewConfigMap = namespacedName(
+        "--review-configmap",
+        opts.reviewConfigMap,
+        "vpsie-autoscaler-reviews",
+      );
+      const { configMapReviews } = await import("../../kubernetes/reviewConfigMap.js");
+      const { directoryReviews } = await import("../../review/store.js");
+      const reviews = reviewConfigMap
+        ? configMapReviews(kubeconfig, reviewConfigMap.namespace, reviewConfigMap.name)
+        : directoryReviews(join(resolve(opts.workDir), "reviews"));
+      const { ReviewGate } = await import("../../review/gate.js");
+      const { systemClock } = await import("../../controller/ports.js");
+      const review =
+        opts.mode === "shadow" || file.approvals
+          ? new ReviewGate({
+              mode: opts.mode,
+              policy: file.approvals,
+              store: reviews,
+              preview: (request, savePlan) => applier.preview(request, savePlan),
+              clock: systemClock,
+              log,
+            })
+          : undefined;
+      if (opts.mode === "shadow")
+        log(
+          "warn",
+          `shadow mode: every action is planned, previewed and recorded in ${reviews.description}; none is applied`,
+        );
       const scaler = new Scaler({
+        review,
         metrics,
         kubeconfig,
         apply: applier,
@@ -318,6 +343,27 @@ export function runCommand(): Command {
       elector.start();
       const { server, url } = await startObservabilityServer(opts.metricsAddress, metrics, scaler.health());
       log("info", `serving /healthz, /readyz and /metrics on ${url}`);
+      let consoleServer: { close(): void } | undefined;
+      if (opts.consoleAddress) {
+        const { serveConsole } = await import("../consoleServing.js");
+        const served = await serveConsole({
+          address: opts.consoleAddress,
+          settings,
+          reviews,
+          user: "console",
+          fromEnv: process.env,
+          client,
+          log,
+          backoff: () =>
+            Object.fromEntries(
+              Object.entries(scaler.lastPlan?.timers.backoff ?? {})
+                .filter(([, b]) => b.until > Date.now())
+                .map(([group, b]) => [group, `until ${new Date(b.until).toISOString()}: ${b.reason}`]),
+            ),
+        });
+        consoleServer = served.server;
+        log("info", `serving the audit console on ${served.url}`);
+      }
       log(
         "info",
         `running: planning every ${opts.scanInterval}s against ${kubeconfig.getCurrentCluster()?.server} while leading`,
@@ -331,6 +377,7 @@ export function runCommand(): Command {
       await scaler.stop();
       await elector.stop();
       server.close();
+      consoleServer?.close();
       log("info", "stopped");
     },
   );
