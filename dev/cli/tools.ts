@@ -6,13 +6,14 @@ import { linkIntoCheckout } from "../toolchain/link.js";
 import { ensureGoTool, HELM, KARPENTER, PROMTOOL, resolveGoTool } from "../toolchain/goTools.js";
 import { resolvePulumi } from "../../scaler/tools/pulumi.js";
 import { ensurePulumi } from "../toolchain/pulumi.js";
+import { ensureChromium, resolveChromium } from "../toolchain/chromium.js";
 import { formatTable, type OutputFormat, outputOption } from "../../scaler/cli/output.js";
 import { progressPrinter } from "../../scaler/cli/progress.js";
 
 export function toolsCommand(): Command {
   return new Command("tools")
     .description(
-      "find, or build from Go modules, the pulumi CLI matching @pulumi/pulumi, the local Kubernetes control plane (kube-apiserver, kube-scheduler, kube-controller-manager, etcd, kwok, kubectl), helm, promtool and Karpenter's kwok provider (the peer benchmark)",
+      "find, or build from Go modules, the pulumi CLI matching @pulumi/pulumi, the local Kubernetes control plane (kube-apiserver, kube-scheduler, kube-controller-manager, etcd, kwok, kubectl), helm, promtool and Karpenter's kwok provider (the peer benchmark); and Debian's chromium package for the console's browser tests",
     )
     .option("--check", "only report what is found; build nothing")
     .addOption(outputOption())
@@ -35,6 +36,7 @@ export function toolsCommand(): Command {
           opts.check ? resolveGoTool(tool) : ensureGoTool(tool, progress),
         ),
       );
+      const chromium = opts.check ? await resolveChromium() : await ensureChromium(progress);
       const links = opts.check
         ? undefined
         : {
@@ -45,7 +47,7 @@ export function toolsCommand(): Command {
           };
       if (opts.output === "json") {
         process.stdout.write(
-          `${JSON.stringify({ pulumi: { ...pulumi, link: links?.pulumi }, controlPlane: kube, helm, promtool, karpenter, links }, null, 2)}\n`,
+          `${JSON.stringify({ pulumi: { ...pulumi, link: links?.pulumi }, controlPlane: kube, helm, promtool, karpenter, chromium, links }, null, 2)}\n`,
         );
         return;
       }
@@ -64,6 +66,7 @@ export function toolsCommand(): Command {
             ["helm", `v${helm?.version}`, helm?.command.join(" ") ?? ""],
             ["promtool", `v${promtool?.version}`, promtool?.command.join(" ") ?? ""],
             ["karpenter-kwok", `v${karpenter?.version}`, karpenter?.command.join(" ") ?? ""],
+            ["chromium", `v${chromium.version}`, chromium.command],
           ],
         ),
       );

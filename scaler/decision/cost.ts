@@ -20,10 +20,11 @@ export function costChange(pricePerHour: number, from: number, to: number): Cost
   return { deltaPerHour: pricePerHour * (to - from), groupPerHour: pricePerHour * to };
 }
 
-/** Dollars with cents, and more digits where a price per hour needs them ($0.0333). */
+/** Dollars with cents, and up to four digits where a price per hour needs them ($0.0333, $0.16). */
 export function formatCost(dollars: number): string {
-  const digits = Math.abs(dollars) >= 1 || dollars === 0 ? 2 : 4;
-  return `${dollars < 0 ? "-" : ""}$${Math.abs(dollars).toFixed(digits)}`;
+  const abs = Math.abs(dollars);
+  const text = abs >= 1 ? abs.toFixed(2) : abs.toFixed(4).replace(/(\.\d\d\d??)0+$/, "$1");
+  return `${dollars < 0 && Number(text) !== 0 ? "-" : ""}$${text}`;
 }
 
 /** "+$0.0667/h, group $0.2000/h": how update messages and the console show a cost change. */

@@ -1,4 +1,5 @@
 /** Choosing among node groups that could each host pending pods (cluster-autoscaler's expanders). */
+import { formatCost } from "./cost.js";
 import type { ExpanderName } from "./options.js";
 import type { NodeGroup, Resources } from "./types.js";
 
@@ -71,7 +72,10 @@ export function describeChoice(
     "least-waste": `least waste (${(waste(option) * 50).toFixed(0)}% idle on average)`,
     "most-pods": `most pods placed (${option.pods.length})`,
     priority: `highest priority (${option.group.priority})`,
-    price: `lowest price per pod`,
+    price:
+      option.group.pricePerHour === undefined
+        ? "lowest price per pod (its price unknown)"
+        : `lowest price per pod (${formatCost(pricePerPod(option))}/h)`,
     random: "random pick",
   };
   return `chosen among ${alternatives} node groups by ${expanders.map((e) => detail[e]).join(", then ")}`;

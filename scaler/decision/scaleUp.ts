@@ -27,6 +27,16 @@ export interface ScaleUp {
   reason: string;
   /** What it costs, when the group's price is known: $/h the new nodes add, and the group's $/h after it. */
   cost?: CostChange;
+  /** Every group that could have hosted these pods, as the expanders saw them, with what each would cost. */
+  options: ScaleUpAlternative[];
+}
+
+export interface ScaleUpAlternative {
+  group: string;
+  newNodes: number;
+  pods: number;
+  /** $/h the option adds; undefined when the group's price is unknown. */
+  costPerHour?: number;
 }
 
 export interface NoScaleUp {
@@ -297,6 +307,12 @@ export function planScaleUp(
       ...(chosen.group.pricePerHour !== undefined && {
         cost: costChange(chosen.group.pricePerHour, from, from + chosen.newNodes),
       }),
+      options: choices.map((c) => ({
+        group: c.group.name,
+        newNodes: c.newNodes,
+        pods: c.pods.length,
+        ...(c.group.pricePerHour !== undefined && { costPerHour: c.group.pricePerHour * c.newNodes }),
+      })),
     });
     totals.costPerHour += groupCostPerHour(chosen.group, chosen.newNodes);
     sizes.set(chosen.group.name, from + chosen.newNodes);

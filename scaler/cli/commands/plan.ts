@@ -7,6 +7,7 @@ import { EXPANDERS, type ExpanderName, emptyTimers, type TimersState } from "../
 import { plan, type Plan } from "../../decision/plan.js";
 import { seededRandom } from "../../decision/random.js";
 import { formatTable, type OutputFormat, outputOption } from "../output.js";
+import { describeCostChange, formatCost } from "../../decision/cost.js";
 import { helpText } from "../help.js";
 import { UsageError } from "../usageError.js";
 
@@ -100,10 +101,32 @@ function printTable(result: Plan): void {
   if (result.halted) out.push(`HALTED: ${result.halted}\n\n`);
   section(
     "SCALE-UP",
-    ["GROUP", "FROM", "TO", "PODS", "WHY"],
-    result.scaleUp.map((s) => [s.group, String(s.from), String(s.to), String(s.pods.length), s.reason]),
+    ["GROUP", "FROM", "TO", "PODS", "COST", "WHY"],
+    result.scaleUp.map((s) => [
+      s.group,
+      String(s.from),
+      String(s.to),
+      String(s.pods.length),
+      s.cost ? describeCostChange(s.cost) : "unknown",
+      s.reason,
+    ]),
     "none",
   );
+  if (result.scaleUp.length > 0)
+    section(
+      "\nSCALE-UP OPTIONS (what the expanders chose from)",
+      ["FOR", "GROUP", "NEW NODES", "PODS", "ADDS"],
+      result.scaleUp.flatMap((s) =>
+        s.options.map((o) => [
+          s.group,
+          `${o.group}${o.group === s.group ? " (chosen)" : ""}`,
+          String(o.newNodes),
+          String(o.pods),
+          o.costPerHour === undefined ? "unknown" : `${formatCost(o.costPerHour)}/h`,
+        ]),
+      ),
+      "none",
+    );
   section(
     "\nSCALE-DOWN",
     ["GROUP", "NODE", "WHY"],

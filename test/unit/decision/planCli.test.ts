@@ -111,6 +111,29 @@ describe("vpsie-autoscaler plan, on real kubectl output from the local cluster",
     );
     expect(result.stdout).toMatch(/NODES\nNODE\s+GROUP\s+CPU\s+MEMORY\s+REMOVABLE\s+WHY/);
   });
+
+  it("prints what each scale-up costs, and what every option the expanders chose from would have", async () => {
+    const result = await runCli([
+      "plan",
+      "--snapshot",
+      pendingSnapshot,
+      "--groups",
+      groups,
+      "--expander",
+      "price",
+    ]);
+    expect(result.stdout).toMatch(/large\s+0\s+2\s+2\s+\+\$0\.2666\/h, group \$0\.2666\/h\s+2 pending pod/);
+    expect(result.stdout).toMatch(
+      /SCALE-UP OPTIONS[^\n]*\nFOR\s+GROUP\s+NEW NODES\s+PODS\s+ADDS\nlarge\s+large \(chosen\)\s+2\s+2\s+\$0\.2666\/h/,
+    );
+    const json = JSON.parse(
+      (await runCli(["plan", "--snapshot", pendingSnapshot, "--groups", groups, "--output", "json"])).stdout,
+    );
+    expect(json.scaleUp[0]).toMatchObject({
+      cost: { deltaPerHour: 0.2666, groupPerHour: 0.2666 },
+      options: [{ group: "large", newNodes: 2, costPerHour: 0.2666 }],
+    });
+  });
 });
 
 describe("vpsie-autoscaler plan refuses bad input with exit code 2, naming the field", () => {
