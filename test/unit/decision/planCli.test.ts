@@ -128,7 +128,7 @@ describe("vpsie-autoscaler plan, on real kubectl output from the local cluster",
     );
     const json = JSON.parse(
       (await runCli(["plan", "--snapshot", pendingSnapshot, "--groups", groups, "--output", "json"])).stdout,
-    );
+    ) as { scaleUp: unknown[] };
     expect(json.scaleUp[0]).toMatchObject({
       cost: { deltaPerHour: 0.2666, groupPerHour: 0.2666 },
       options: [{ group: "large", newNodes: 2, costPerHour: 0.2666 }],
