@@ -91,7 +91,7 @@ export function installVpsieAutoscaler(args: InstallArgs, opts: pulumi.Component
         {
           apiGroups: [""],
           resources: ["configmaps"],
-          resourceNames: [`${NAME}-intents`],
+          resourceNames: [`${NAME}-intents`, `${NAME}-reviews`],
           verbs: ["get", "patch"],
         },
       ],
@@ -113,6 +113,7 @@ export function installVpsieAutoscaler(args: InstallArgs, opts: pulumi.Component
     workDir: `${STATE_DIR}/work`,
     stackConfigMap: `${namespace}/${NAME}-stacks`,
     intentConfigMap: `${namespace}/${NAME}-intents`,
+    reviewConfigMap: `${namespace}/${NAME}-reviews`,
     ...DEFAULT_SETTINGS,
     lease: { namespace, name: NAME, durationSeconds: 15 },
     ...args.settings,
@@ -131,6 +132,7 @@ export function installVpsieAutoscaler(args: InstallArgs, opts: pulumi.Component
     );
   const stacks = scalersConfigMap("stacks");
   const intents = scalersConfigMap("intents");
+  const reviews = scalersConfigMap("reviews");
   const status = scalersConfigMap("status");
   // Shipped, so the Role needs no `create`; the replicas fill in its holder.
   const lease = new k8s.coordination.v1.Lease(
@@ -207,6 +209,7 @@ export function installVpsieAutoscaler(args: InstallArgs, opts: pulumi.Component
                   secretEnv("VPSIE_API_URL", true),
                   secretEnv("VPSIE_AUTOSCALER_GIT_USERNAME", true),
                   secretEnv("VPSIE_AUTOSCALER_GIT_TOKEN", true),
+                  secretEnv("VPSIE_AUTOSCALER_CONSOLE_TOKEN", true),
                   secretEnv("PULUMI_BACKEND_URL", false),
                   {
                     name: "PULUMI_CONFIG_PASSPHRASE_FILE",
@@ -260,7 +263,7 @@ export function installVpsieAutoscaler(args: InstallArgs, opts: pulumi.Component
         },
       },
     },
-    { parent, dependsOn: [config, stacks, intents, status, lease, serviceAccount] },
+    { parent, dependsOn: [config, stacks, intents, reviews, status, lease, serviceAccount] },
   );
   new k8s.core.v1.Service(
     NAME,

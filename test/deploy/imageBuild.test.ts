@@ -64,6 +64,8 @@ describe("the image, built from the Dockerfile without a container engine", () =
     const help = (await entrypoint("--help")).stdout;
     const commands = [...help.split("Commands:")[1]!.matchAll(/^ {2}([a-z-]+)/gm)].map((m) => m[1]);
     expect(commands.sort()).toEqual([
+      "approvals",
+      "console",
       "doctor",
       "help",
       "history",
@@ -71,6 +73,7 @@ describe("the image, built from the Dockerfile without a container engine", () =
       "preview",
       "run",
       "scale",
+      "shadow",
       "vpsie",
     ]);
     expect(existsSync(join(app, "dist", "dev"))).toBe(false);
@@ -165,7 +168,9 @@ describe("the image, built from the Dockerfile without a container engine", () =
           },
         },
       );
-      expect(scale.stdout).toMatch(/^scale-up general 0 → 1 \(\+general-[0-9a-f]{4}\): from the image$/m);
+      expect(scale.stdout).toMatch(
+        /^scale-up general 0 → 1 \(\+general-[0-9a-f]{4}\): from the image \(\+\$0\.0667\/h, group \$0\.0667\/h\)$/m,
+      );
       const workers = (await sim.client().getCluster(GENERAL_GROUP.cluster))?.nodes.filter(
         (n) => n.nodeType === "slave",
       );

@@ -18,6 +18,7 @@ import { attachJoinHook } from "../../dev/emulator/joinHook.js";
 import { Applier, applierDirs } from "../../scaler/apply/applier.js";
 import { prepareProjectDir } from "../../scaler/apply/projectDir.js";
 import { StackConfigMap } from "../../scaler/kubernetes/stackConfigMap.js";
+import { configMapReviews } from "../../scaler/kubernetes/reviewConfigMap.js";
 import { selectProjectStack } from "../../scaler/pulumi/workspace.js";
 import { repoRoot } from "../../scaler/tools/paths.js";
 import { resolvePulumi } from "../../scaler/tools/pulumi.js";
@@ -435,5 +436,33 @@ describe.each([
         }),
       ),
     ).toBe(200);
+  });
+
+  it("keeps reviews in the install's reviews ConfigMap with its own token: written, read, removed", async () => {
+    const store = configMapReviews(asScaler, "kube-system", "vpsie-autoscaler-reviews");
+    const at = new Date().toISOString();
+    const record = {
+      id: "20261201-000000-0a0b",
+      status: "pending" as const,
+      kind: "scale-up" as const,
+      group: "general",
+      add: 1,
+      remove: [],
+      pods: ["default/web-1"],
+      reason: "1 pending pod",
+      message: "scale-up general 1 → 2 (+general-ab12): 1 pending pod",
+      diff: "",
+      changes: {},
+      keys: ["general-ab12"],
+      members: [],
+      createdAt: at,
+      lastSeenAt: at,
+      seen: 1,
+    };
+    await store.put(record);
+    expect((await store.list()).records.map((r) => r.id)).toEqual([record.id]);
+    expect(await store.get(record.id)).toEqual(record);
+    await store.remove([record.id]);
+    expect((await store.list()).records).toEqual([]);
   });
 });

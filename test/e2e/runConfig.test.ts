@@ -67,6 +67,18 @@ describe("vpsie-autoscaler run refuses an invalid configuration", () => {
       /--git-repo and --stack-configmap both say where the stack config files are: keep one/,
     ],
     [
+      "an audit console other hosts could reach, without a token",
+      ["--console-address", "0.0.0.0:8086"],
+      env,
+      /the console on 0\.0\.0\.0:8086 would be reachable from other hosts: set VPSIE_AUTOSCALER_CONSOLE_TOKEN, or listen on 127\.0\.0\.1/,
+    ],
+    [
+      "a review ConfigMap that is not namespace/name",
+      ["--review-configmap", "reviews"],
+      env,
+      /--review-configmap reviews: expected <namespace>\/<name>/,
+    ],
+    [
       "a backend that is not a DIY backend",
       ["--backend", "https://app.pulumi.com"],
       env,

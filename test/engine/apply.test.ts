@@ -60,7 +60,7 @@ describe("the apply layer: every scale action is a Pulumi update", () => {
     });
     expect(result).toMatchObject({ group: "general", from: 0, to: 2, requests: 1 });
     expect(result.message).toMatch(
-      /^scale-up general 0 → 2 \(\+general-[0-9a-f]{4} \+general-[0-9a-f]{4}\): 2 pending pods: default\/web-1, default\/web-2$/,
+      /^scale-up general 0 → 2 \(\+general-[0-9a-f]{4} \+general-[0-9a-f]{4}\): 2 pending pods: default\/web-1, default\/web-2 \(\+\$0\.0666\/h, group \$0\.0666\/h\)$/,
     );
     expect(result.preview.changes).toMatchObject({ create: 4 });
     expect(result.preview.output).toMatch(/\+ pulumi-nodejs:dynamic\/vpsie:Node: \(create\)/);
@@ -83,7 +83,9 @@ describe("the apply layer: every scale action is a Pulumi update", () => {
       reason: "node drained: unneeded for 10m",
     });
     expect(result).toMatchObject({ from: 2, to: 1, deleted: [gone] });
-    expect(result.message).toBe(`scale-down general 2 → 1 (-${gone}): node drained: unneeded for 10m`);
+    expect(result.message).toBe(
+      `scale-down general 2 → 1 (-${gone}): node drained: unneeded for 10m (-$0.0333/h, group $0.0333/h)`,
+    );
     expect((await readNodeGroups(project.dir, "general"))[0]?.nodes).toEqual([kept]);
     // VPSie keeps the kept key's worker, and the state holds that key alone.
     expect((await workersOfSize(1)).map((w) => w.hostname)).toEqual([before[kept!]]);
@@ -144,7 +146,7 @@ describe("the apply layer: every scale action is a Pulumi update", () => {
     expect(results[0]).toMatchObject({ from: 1, to: 2, requests: 1 });
     expect(results[1]).toBe(results[2]);
     expect(results[1]).toMatchObject({ from: 2, to: 4, requests: 2 });
-    expect(results[1]?.message).toMatch(/: second; third$/);
+    expect(results[1]?.message).toMatch(/: second; third \(\+\$0\.2666\/h, group \$0\.5332\/h\)$/);
   });
 
   it("obeys min and max a person set, re-reading the stack config before each change", async () => {
@@ -193,7 +195,9 @@ describe("the apply layer: every scale action is a Pulumi update", () => {
       group: "general",
       kind: "update",
       result: "succeeded",
-      message: expect.stringMatching(/^scale-up general 2 → 3 .*after the person$/),
+      message: expect.stringMatching(
+        /^scale-up general 2 → 3 .*after the person \(\+\$0\.0333\/h, group \$0\.0999\/h\)$/,
+      ),
     });
     const table = await runCli(["history", ...flags], env);
     expect(table.stdout).toMatch(/^TIME\s+GROUP\s+KIND\s+RESULT\s+CHANGES\s+MESSAGE\n/);

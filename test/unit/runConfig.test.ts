@@ -25,9 +25,43 @@ describe("run's configuration file", () => {
       scaleDownUtilizationThreshold: 0.6,
       scaleDownUnneededTimeMs: 300_000,
       scaleDownDelayAfterAddMs: 5_400_000,
-      limits: { maxNodesTotal: undefined, maxCores: 64, maxMemoryBytes: 256 * 2 ** 30 },
+      limits: {
+        maxNodesTotal: undefined,
+        maxCores: 64,
+        maxMemoryBytes: 256 * 2 ** 30,
+        maxCostPerHour: undefined,
+      },
     });
     expect(plannerOptions(parseRunConfig("", "empty.yaml"))).toEqual({});
+  });
+
+  it("reads the review settings: the mode, a limit in money, the approval policy", () => {
+    const config = parseRunConfig(
+      [
+        "mode: shadow",
+        "limits: {maxCostPerHour: 12.5}",
+        "approvals: {scaleUpNodesOver: 10, nonEmptyScaleDown: true, groups: [gpu], expireAfter: 30m}",
+        "reviewConfigMap: kube-system/vpsie-autoscaler-reviews",
+        "consoleAddress: 127.0.0.1:8086",
+      ].join("\n"),
+      "config.yaml",
+    );
+    expect(config.mode).toBe("shadow");
+    expect(config.approvals).toEqual({
+      scaleUpNodesOver: 10,
+      nonEmptyScaleDown: true,
+      groups: ["gpu"],
+      expireAfter: 1_800_000,
+    });
+    expect(plannerOptions(config).limits?.maxCostPerHour).toBe(12.5);
+    expect(() => parseRunConfig("mode: dry-run", "c.yaml")).toThrow(/^c\.yaml: mode: /);
+    expect(() => parseRunConfig("approvals: {scaleUpNodesOver: -1}", "c.yaml")).toThrow(
+      /^c\.yaml: approvals\.scaleUpNodesOver: /,
+    );
+    expect(() => parseRunConfig("approvals: {everything: true}", "c.yaml")).toThrow(
+      /^c\.yaml: approvals: .*everything/,
+    );
+    expect(() => parseRunConfig("limits: {maxCostPerHour: -5}", "c.yaml")).toThrow(/limits\.maxCostPerHour/);
   });
 
   it("names the field that is wrong", () => {

@@ -15,6 +15,19 @@ import { formatTable, type OutputFormat, outputOption } from "../output.js";
 import { UsageError } from "../usageError.js";
 import { addStackOptions, type StackFlags } from "./stacks.js";
 
+/**
+ * Who is at the keyboard, for a decision's record: $USER, else the OS account. In the image the scaler's
+ * uid has no passwd entry, and asking the OS throws, so never at startup and never fatal.
+ */
+function currentUser(): string {
+  if (process.env.USER) return process.env.USER;
+  try {
+    return userInfo().username;
+  } catch {
+    return "";
+  }
+}
+
 interface ReviewFlags extends StackFlags {
   reviewConfigmap?: string;
   kubeconfig?: string;
@@ -182,7 +195,7 @@ export function approvalsCommand(): Command {
               : "reject a pending action: nothing is applied, and the same action is not asked again until its expiry has passed",
           )
           .argument("<id>", "the review's id, from `approvals list`")
-          .option("--by <who>", "who decides, for the record and the update's message", userInfo().username)
+          .option("--by <who>", "who decides, for the record and the update's message", currentUser())
           .option("--note <text>", "why, for the record (reject)")
           .addOption(outputOption()),
       )
@@ -258,7 +271,7 @@ export function consoleCommand(): Command {
         "where it listens (a token is required off loopback)",
         "127.0.0.1:8086",
       )
-      .option("--user <who>", "who decides approvals made here (loopback, no token)", userInfo().username),
+      .option("--user <who>", "who decides approvals made here (loopback, no token)", currentUser()),
   )
     .addHelpText(
       "after",

@@ -208,6 +208,11 @@ export function runCommand(): Command {
         opts.intentConfigMap,
         "vpsie-autoscaler-intents",
       );
+      const reviewConfigMap = namespacedName(
+        "--review-configmap",
+        opts.reviewConfigMap,
+        "vpsie-autoscaler-reviews",
+      );
       const { VpsieClient } = await import("../../../provider/vpsie/client.js");
       const { Applier } = await import("../../apply/applier.js");
       const { Scaler } = await import("../../controller/compose.js");
@@ -279,11 +284,6 @@ export function runCommand(): Command {
         intents:
           intentConfigMap && configMapIntents(kubeconfig, intentConfigMap.namespace, intentConfigMap.name),
       });
-      const reviewConfigMap = namespacedName(
-        "--review-configmap",
-        opts.reviewConfigMap,
-        "vpsie-autoscaler-reviews",
-      );
       const { configMapReviews } = await import("../../kubernetes/reviewConfigMap.js");
       const { directoryReviews } = await import("../../review/store.js");
       const reviews = reviewConfigMap
