@@ -50,6 +50,33 @@ export function layout(tab: Tab, title: string, body: Html, notice?: string): Ht
     </html>`;
 }
 
+/** A table with its header row, its rows, a line saying why it is empty, and an optional footer. */
+function dataTable(headers: string[], rows: Html[], empty: string, foot?: Html): Html {
+  return html`<table>
+    <thead>
+      <tr>
+        ${headers.map((h) => html`<th>${h}</th>`)}
+      </tr>
+    </thead>
+    <tbody>
+      ${
+        rows.length
+          ? rows
+          : html`<tr>
+              <td colspan="${headers.length}" class="empty">${empty}</td>
+            </tr>`
+      }
+    </tbody>
+    ${
+      foot
+        ? html`<tfoot>
+            ${foot}
+          </tfoot>`
+        : ""
+    }
+  </table>`;
+}
+
 const money = (dollars: number | undefined) =>
   dollars === undefined ? "unknown" : `${formatCost(dollars)}/h`;
 
@@ -72,37 +99,16 @@ export function groupsPage(groups: GroupRow[], pending: ReviewRecord[]): Html {
   return layout(
     "groups",
     "Node groups",
-    html`<table>
-      <thead>
-        <tr>
-          <th>Group</th>
-          <th>Nodes</th>
-          <th>Min</th>
-          <th>Max</th>
-          <th>$/h per node</th>
-          <th>$/h</th>
-          <th>Backing off</th>
-          <th>Waiting for approval</th>
-          <th></th>
-        </tr>
-      </thead>
-      <tbody>
-        ${
-          rows.length
-            ? rows
-            : html`<tr>
-                <td colspan="9" class="empty">No node groups: add stacks/Pulumi.&lt;group&gt;.yaml.</td>
-              </tr>`
-        }
-      </tbody>
-      <tfoot>
-        <tr>
-          <th colspan="5">All groups</th>
-          <th class="num">${money(total)}</th>
-          <th colspan="3"></th>
-        </tr>
-      </tfoot>
-    </table>`,
+    dataTable(
+      ["Group", "Nodes", "Min", "Max", "$/h per node", "$/h", "Backing off", "Waiting for approval", ""],
+      rows,
+      "No node groups: add stacks/Pulumi.<group>.yaml.",
+      html`<tr>
+        <th colspan="5">All groups</th>
+        <th class="num">${money(total)}</th>
+        <th colspan="3"></th>
+      </tr>`,
+    ),
   );
 }
 
@@ -171,27 +177,8 @@ export function historyPage(
     "history",
     `Stack history of ${group}`,
     html`${picker}
-      <table>
-        <thead>
-          <tr>
-            <th>Started (UTC)</th>
-            <th>Kind</th>
-            <th>Result</th>
-            <th>Cost change</th>
-            <th>Message (the reason)</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${
-            body.length
-              ? body
-              : html`<tr>
-                  <td colspan="5" class="empty">No updates on this page.</td>
-                </tr>`
-          }
-        </tbody>
-      </table>
-      ${pager(base, page, rows.length === pageSize)}`,
+    ${dataTable(["Started (UTC)", "Kind", "Result", "Cost change", "Message (the reason)"], body, "No updates on this page.")}
+    ${pager(base, page, rows.length === pageSize)}`,
   );
 }
 
@@ -232,27 +219,12 @@ export function shadowPage(records: ReviewRecord[], page: number, pageSize: numb
   return layout(
     "shadow",
     "What shadow mode would have done",
-    html`<table>
-        <thead>
-          <tr>
-            <th>First decided (UTC)</th>
-            <th>Last decided</th>
-            <th>Action</th>
-            <th>Cost</th>
-            <th>Reason</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${
-            rows.length
-              ? rows
-              : html`<tr>
-                  <td colspan="5" class="empty">No decisions recorded: run with --mode shadow.</td>
-                </tr>`
-          }
-        </tbody>
-      </table>
-      ${pager("/shadow?", page, records.length > page * pageSize)}`,
+    html`${dataTable(
+      ["First decided (UTC)", "Last decided", "Action", "Cost", "Reason"],
+      rows,
+      "No decisions recorded: run with --mode shadow.",
+    )}
+    ${pager("/shadow?", page, records.length > page * pageSize)}`,
   );
 }
 
@@ -264,13 +236,14 @@ export function approvalsPage(records: ReviewRecord[], csrf: string, user: strin
   const form = (r: ReviewRecord, decision: "approve" | "reject", label: string) =>
     html`<form method="post" action="/approvals/${r.id}/${decision}">
       <input type="hidden" name="csrf" value="${csrf}" />
-      <input type="text" name="by" value="${user}" aria-label="Your name" required /><button
-        type="submit"
-        name="decision"
-        value="${decision}"
-      >
-        ${label}
-      </button>
+      <input
+        type="text"
+        name="by"
+        value="${user}"
+        placeholder="Your name"
+        aria-label="Your name"
+        required
+      /><button type="submit" name="decision" value="${decision}">${label}</button>
     </form>`;
   const row = (r: ReviewRecord, actions: boolean) =>
     html`<tr class="review" data-id="${r.id}">
@@ -285,27 +258,7 @@ export function approvalsPage(records: ReviewRecord[], csrf: string, user: strin
       </td>
     </tr>`;
   const table = (rows: Html[], empty: string) =>
-    html`<table>
-      <thead>
-        <tr>
-          <th>Review</th>
-          <th>Action</th>
-          <th>Cost</th>
-          <th>Reason and rule</th>
-          <th>Decision</th>
-          <th></th>
-        </tr>
-      </thead>
-      <tbody>
-        ${
-          rows.length
-            ? rows
-            : html`<tr>
-                <td colspan="6" class="empty">${empty}</td>
-              </tr>`
-        }
-      </tbody>
-    </table>`;
+    dataTable(["Review", "Action", "Cost", "Reason and rule", "Decision", ""], rows, empty);
   return layout(
     "approvals",
     "Approvals",
