@@ -88,10 +88,15 @@ export class Actuator {
 
   #track(group: string, work: () => Promise<void>): void {
     this.#inFlight.add(group);
-    const action = work().finally(() => {
-      this.#inFlight.delete(group);
-      this.#actions.delete(action);
-    });
+    const action = work()
+      // Each action reports its own failures; one that escapes is logged, never left to end the process.
+      .catch((err: unknown) =>
+        this.#o.log("error", `an action on ${group} failed: ${(err as Error).message}`, { group }),
+      )
+      .finally(() => {
+        this.#inFlight.delete(group);
+        this.#actions.delete(action);
+      });
     this.#actions.add(action);
   }
 
@@ -270,7 +275,8 @@ export class Actuator {
       const request = { group, add: 0, remove: members.map((m) => m.key), reason: why };
       const remove = members.map(({ key, node }) => ({ key, node }));
       if (await this.#held({ kind: "scale-down", group, add: 0, remove, pods: [], cost }, request)) return;
-      await this.#removeNodes(group, members, []);
+      // A failure is reported by #removeNodes (ScaleDownFailed, the nodes untainted): nothing to add.
+      await this.#removeNodes(group, members, []).catch(() => undefined);
     });
   }
 
@@ -381,6 +387,7 @@ export class Actuator {
       };
       // A node that runs pods is drained only once its removal is approved.
       if (await this.#held(action, request)) return;
+      // A failure is reported by #removeNodes (ScaleDownFailed, the node untainted): nothing to add.
       await this.#removeNodes(group, [{ node, key, reason }], pods).catch(() => undefined);
     });
   }

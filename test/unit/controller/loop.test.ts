@@ -307,6 +307,43 @@ describe("the scaler's loop, with a fake clock and fakes of everything it calls"
     expect(h.outcomes.map((o) => o.kind)).toEqual(["ScaleUpFailed", "ScaledUp"]);
   });
 
+  it("keeps empty nodes whose removal a person's push refused: untainted, reported, and removed at a later loop", async () => {
+    const h = harness([groupConfig("general", { minNodes: 0 })], { scaleDownUnneededTimeMs: 0 });
+    h.catalog.hostnames.set("general-0", "n1");
+    h.cluster.current = { nodes: [node("n1", { group: "general" })], pods: [], pdbs: [] };
+    const answer = h.apply.answer;
+    h.apply.answer = async () => {
+      throw new StackConfigConflictError("a commit was pushed meanwhile");
+    };
+    await h.tick();
+    expect(h.outcomes.map((o) => o.kind)).toEqual(["ScaleDownStarted", "ScaleDownFailed"]);
+    expect(h.nodes.untainted).toEqual(["n1"]);
+    expect(h.nodes.removed).toEqual([]);
+    h.apply.answer = answer;
+    await h.tick();
+    expect(h.nodes.removed).toEqual(["n1"]);
+  });
+
+  it("leaves no failed action's rejection unhandled, which would end `run` (nothing awaits an action until it stops)", async () => {
+    const unhandled: unknown[] = [];
+    const listener = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", listener);
+    try {
+      const h = harness([groupConfig("general", { minNodes: 0 })], { scaleDownUnneededTimeMs: 0 });
+      h.catalog.hostnames.set("general-0", "n1");
+      h.cluster.current = { nodes: [node("n1", { group: "general" })], pods: [], pdbs: [] };
+      h.apply.answer = async () => {
+        throw new StackConfigConflictError("a commit was pushed meanwhile");
+      };
+      await h.loop.tick();
+      await new Promise((r) => setTimeout(r, 50));
+      expect(h.outcomes.map((o) => o.kind)).toContain("ScaleDownFailed");
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", listener);
+    }
+  });
+
   it("labels a node of a group when it registers without the group's label", async () => {
     const h = harness([groupConfig("general", { nodes: ["general-a"] })]);
     h.catalog.hostnames.set("general-a", "hel-kubernetes-49ab-slave-1f2e");
