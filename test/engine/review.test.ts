@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -50,6 +50,11 @@ describe("previews before review: the update a person approves is the one that r
     expect(preview.message).toContain("(+$0.1334/h, group $0.1334/h)");
     expect(preview.diff).toMatch(/\+ pulumi-nodejs:dynamic\/vpsie:Node: \(create\)/);
     expect(preview.changes).toMatchObject({ create: 4 });
+    // The plan is kept where people read reviews (a ConfigMap): no credential in it.
+    const plan = await readFile(planFile, "utf8");
+    expect(plan).toContain('"resourcePlans"');
+    expect(plan).not.toContain("demo-token");
+    expect(plan).not.toContain(project.engine.passphrase);
     // Nothing changed: no member published, no worker, no update in the history.
     expect((await readNodeGroups(project.dir, "general"))[0]?.nodes).toEqual([]);
     expect(
