@@ -79,6 +79,33 @@ export function checkStackFile(text: string, stack: string, source: string): Nod
   return groups;
 }
 
+const SALT_KEY = "encryptionsalt";
+
+/** The file's content but for the salt Pulumi adds locally; unparsable text stands for itself. */
+function withoutSalt(text: string): string {
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) return text;
+  const js = doc.toJS() as unknown;
+  if (js && typeof js === "object") delete (js as Record<string, unknown>)[SALT_KEY];
+  return JSON.stringify(js);
+}
+
+/**
+ * What stacks/ should hold for a stack whose file the store has as `stored`, the local copy being
+ * `local`: the local copy while it says the same (Pulumi adds its encryption salt there, and writing
+ * the file again would drop it), else the stored text with the local salt kept. A local copy something
+ * else rewrote (a `pulumi stack init` in the same directory wrote one with a salt and nothing else) is
+ * so repaired at the next pull instead of holding the group back for good.
+ */
+export function localStackFile(stored: string, local: string | undefined): string {
+  if (local === undefined || local === stored) return stored;
+  if (withoutSalt(local) === withoutSalt(stored)) return local;
+  const doc = parseDocument(stored);
+  const salt = (parseDocument(local).toJS() as Record<string, unknown> | null)?.[SALT_KEY];
+  if (typeof salt === "string" && isMap(doc.contents) && !doc.has(SALT_KEY)) doc.set(SALT_KEY, salt);
+  return doc.toString();
+}
+
 /** A fresh member key for the group, unique among the keys it already has. */
 export function newNodeKey(group: string, taken: ReadonlySet<string>): string {
   for (;;) {

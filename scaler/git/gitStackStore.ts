@@ -19,7 +19,12 @@ import { join, posix } from "node:path";
 import git, { Errors, type ReadCommitResult } from "isomorphic-git";
 import http from "isomorphic-git/http/node";
 import { groupOfStackFile, stackFileName, STACKS_DIR } from "../../stacks/contract.js";
-import { checkStackFile, StackConfigConflictError, StackConfigError } from "../apply/stackConfig.js";
+import {
+  checkStackFile,
+  localStackFile,
+  StackConfigConflictError,
+  StackConfigError,
+} from "../apply/stackConfig.js";
 import type { SettingsChange, StackStore, StackSync, UpdateLink } from "../apply/stackStore.js";
 
 export const NOTES_REF = "refs/notes/vpsie-autoscaler";
@@ -253,8 +258,9 @@ export class GitStackStore implements StackStore {
       }
       const path = join(this.#stacksDir, stackFileName(stack));
       const local = await readFile(path, "utf8").catch(() => undefined);
-      if (local === undefined || (local !== text && this.#known.get(stack) !== text)) {
-        await writeFile(`${path}.tmp`, text);
+      const wanted = localStackFile(text, local);
+      if (wanted !== local) {
+        await writeFile(`${path}.tmp`, wanted);
         await rename(`${path}.tmp`, path);
         sync.changed.push(stack);
       }

@@ -8,7 +8,7 @@ import { readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ApiException, CoreV1Api, type KubeConfig, type V1ConfigMap } from "@kubernetes/client-node";
 import { groupOfStackFile, stackFileName, STACKS_DIR } from "../../stacks/contract.js";
-import { StackConfigConflictError } from "../apply/stackConfig.js";
+import { localStackFile, StackConfigConflictError } from "../apply/stackConfig.js";
 import type { StackStore, StackSync } from "../apply/stackStore.js";
 
 export class StackConfigMapError extends Error {
@@ -86,13 +86,11 @@ export class StackConfigMap implements StackStore {
       const key = stackFileName(stack);
       const path = join(this.#stacksDir, key);
       if (busy.has(stack)) continue;
-      // Unchanged since this process last saw it: the file stays, with what Pulumi added to it.
       const local = await readFile(path, "utf8").catch(() => undefined);
-      if (local !== undefined && (local === text || this.#known.get(key) === text)) {
-        this.#known.set(key, text);
-        continue;
-      }
-      await writeFile(`${path}.tmp`, text);
+      const wanted = localStackFile(text, local);
+      this.#known.set(key, text);
+      if (wanted === local) continue;
+      await writeFile(`${path}.tmp`, wanted);
       await rename(`${path}.tmp`, path);
       this.#known.set(key, text);
       changed.push(stack);

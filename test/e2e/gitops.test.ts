@@ -29,6 +29,7 @@ describe("GitOps: the node groups' desired state in a Git repository", () => {
   let cluster: TestCluster;
   let sim: TestEmulator;
   let project: TestProject;
+  let reader: TestProject;
   let server: TestGitServer;
   let person: string;
   let scaler: { child: ChildProcess; log: string } | undefined;
@@ -82,7 +83,9 @@ describe("GitOps: the node groups' desired state in a Git repository", () => {
   const note = (sha: string) =>
     git(server.bareDir, "notes", `--ref=${NOTES_REF}`, "show", sha).catch(() => undefined);
   const history = async () => {
-    const stack = await selectProjectStack({ ...project.engine, stackName: "general" });
+    // Read from a project directory of the test's own: selecting a stack that does not exist yet creates
+    // it, and Pulumi writes a stack file (a salt and nothing else) into the directory it selects from.
+    const stack = await selectProjectStack({ ...reader.engine, stackName: "general" });
     // Updates only (recovery's refresh is an entry too), each named as the scaler's notes name it.
     return (await stack.history())
       .filter((h) => h.kind === "update")
@@ -107,6 +110,7 @@ describe("GitOps: the node groups' desired state in a Git repository", () => {
     process.env.VPSIE_API_URL = sim.url;
     process.env.VPSIE_TOKEN = "demo-token";
     project = await testProject("gitops");
+    reader = await testProject("gitops-reader", project.engine.backendUrl);
     await mkdir(project.workDir, { recursive: true });
     await writeFile(
       join(project.workDir, "..", "scaler.yaml"),
@@ -129,6 +133,7 @@ describe("GitOps: the node groups' desired state in a Git repository", () => {
     await sim?.stop();
     await cluster?.stop();
     await project?.remove();
+    await reader?.remove();
   });
 
   it("applies a person's commit that declares a group with an update naming its author and message, and notes the update on it", async () => {

@@ -2,6 +2,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  localStackFile,
   newNodeKey,
   readNodeGroups,
   StackConfigError,
@@ -63,5 +64,28 @@ describe("the stack config the scaler edits", () => {
     for (let i = 0; i < 200; i++) taken.add(newNodeKey("general", taken));
     expect(taken.size).toBe(200);
     expect([...taken].every((k) => /^general-[0-9a-f]{4}$/.test(k))).toBe(true);
+  });
+});
+
+describe("the local copy of a stack file kept beside a store", () => {
+  const stored = FILE.replace("encryptionsalt: v1:abc:def\n", "");
+
+  it("stays while it says what the store says, Pulumi's encryption salt and all", () => {
+    expect(localStackFile(stored, FILE)).toBe(FILE);
+    expect(localStackFile(stored, undefined)).toBe(stored);
+  });
+
+  it("is rewritten, keeping its salt, when something else rewrote it (a stack init wrote only a salt)", () => {
+    const clobbered = "encryptionsalt: v1:xyz:uvw\n";
+    const repaired = localStackFile(stored, clobbered);
+    expect(repaired).toContain("encryptionsalt: v1:xyz:uvw");
+    expect(repaired).toContain("- name: general # the main group");
+  });
+
+  it("takes a person's change from the store, keeping the local salt", () => {
+    const changed = stored.replace("maxNodes: 4", "maxNodes: 9");
+    const local = localStackFile(changed, FILE);
+    expect(local).toContain("maxNodes: 9");
+    expect(local).toContain("encryptionsalt: v1:abc:def");
   });
 });
