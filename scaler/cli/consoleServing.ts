@@ -4,6 +4,7 @@
  * environment (never a flag, so it is in no process list).
  */
 import type { Server } from "node:http";
+import { join } from "node:path";
 import type { VpsieClient } from "../../provider/vpsie/client.js";
 import type { Log } from "../controller/ports.js";
 import type { EngineOptions } from "../pulumi/workspace.js";
@@ -14,7 +15,7 @@ export const CONSOLE_TOKEN_ENV = "VPSIE_AUTOSCALER_CONSOLE_TOKEN";
 
 export interface ServeConsoleOptions {
   address: string;
-  settings: EngineOptions & { projectDir: string };
+  settings: EngineOptions & { projectDir: string; stateDir: string };
   reviews: ReviewStore;
   user: string;
   fromEnv: NodeJS.ProcessEnv;
@@ -61,6 +62,7 @@ export async function serveConsole(options: ServeConsoleOptions): Promise<{ serv
       log,
       data: projectConsoleData({
         ...options.settings,
+        readerDir: join(options.settings.stateDir, "console-project"),
         reviews: options.reviews,
         prices: client && new PriceList(client),
         backoff: options.backoff,

@@ -3,6 +3,7 @@
  * price from VPSie (when its credentials are there), each stack's history from the Pulumi backend, the
  * reviews from their store. `run` adds what only the running scaler knows (backoff).
  */
+import { prepareProjectDir } from "../apply/projectDir.js";
 import { configuredGroups } from "../controller/catalog.js";
 import type { PriceList } from "../cost/priceList.js";
 import { type EngineOptions, selectProjectStack } from "../pulumi/workspace.js";
@@ -40,6 +41,11 @@ export interface ConsoleData {
 
 export interface ProjectConsoleOptions extends EngineOptions {
   projectDir: string;
+  /**
+   * A project directory of the console's own to read history through: selecting a stack makes Pulumi
+   * write its stack file, and in the scaler's directory that write could race the scaler's own.
+   */
+  readerDir: string;
   reviews: ReviewStore;
   prices?: PriceList;
   /** The running scaler's backoff per group, when the console is served by `run`. */
@@ -47,6 +53,7 @@ export interface ProjectConsoleOptions extends EngineOptions {
 }
 
 export function projectConsoleData(options: ProjectConsoleOptions): ConsoleData {
+  let reader: Promise<void> | undefined;
   return {
     reviews: options.reviews,
     async groups() {
@@ -66,7 +73,9 @@ export function projectConsoleData(options: ProjectConsoleOptions): ConsoleData 
       return rows;
     },
     async history(group, page, pageSize) {
-      const stack = await selectProjectStack({ ...options, stackName: group });
+      reader ??= prepareProjectDir(options.readerDir);
+      await reader;
+      const stack = await selectProjectStack({ ...options, projectDir: options.readerDir, stackName: group });
       return (await stack.history(pageSize, page)).map((h) => ({
         group,
         version: h.version,
