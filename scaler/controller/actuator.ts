@@ -400,7 +400,12 @@ export class Actuator {
   applyApproved(record: ReviewRecord, pods: Pod[], members: readonly string[], stale?: string): void {
     const { review } = this.#o;
     if (!review || this.#inFlight.has(record.group)) return;
-    if (record.kind === "scale-up") this.#awaiting.set(record.group, record.pods);
+    const changed =
+      members.join(",") !== record.members.join(",")
+        ? "the group's members changed since the preview"
+        : stale;
+    // Its pods are left out of planning while it runs; a stale one's are planned again at once.
+    if (record.kind === "scale-up" && !changed) this.#awaiting.set(record.group, record.pods);
     this.#track(record.group, async () => {
       const settle = async (status: "applied" | "failed" | "stale", outcome: string) =>
         this.#o.onOutcome({
@@ -408,10 +413,6 @@ export class Actuator {
           group: record.group,
           record: await review.settle(record, status, outcome),
         });
-      const changed =
-        members.join(",") !== record.members.join(",")
-          ? "the group's members changed since the preview"
-          : stale;
       if (changed) {
         await settle("stale", `${changed}: dropped, and planned again`);
         return;

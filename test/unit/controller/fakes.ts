@@ -22,6 +22,7 @@ import { defaultPlannerOptions, type PlannerOptions } from "../../../scaler/deci
 import type { NodeGroup, Pod, Snapshot } from "../../../scaler/decision/types.js";
 import type { NodeGroupConfig } from "../../../stacks/contract.js";
 import type { StackSync } from "../../../scaler/apply/stackStore.js";
+import type { ReviewGate } from "../../../scaler/review/gate.js";
 import { group as decisionGroup, NOW } from "../decision/builders.js";
 
 export class FakeClock implements Clock {
@@ -176,7 +177,12 @@ export function groupConfig(name: string, overrides: Partial<NodeGroupConfig> = 
   };
 }
 
-export function harness(groups: NodeGroupConfig[], planner: Partial<PlannerOptions> = {}) {
+/** `review` builds the review gate on the harness's clock, when the test wants shadow mode or approvals. */
+export function harness(
+  groups: NodeGroupConfig[],
+  planner: Partial<PlannerOptions> = {},
+  review?: (clock: Clock) => ReviewGate,
+) {
   const clock = new FakeClock();
   const cluster = new FakeCluster();
   const apply = new FakeApply();
@@ -188,6 +194,7 @@ export function harness(groups: NodeGroupConfig[], planner: Partial<PlannerOptio
     sync: { changed: [], held: new Set(), problems: [], settings: [] },
   };
   const catalog = new FakeGroups(groups);
+  const gate = review?.(clock);
   const logs: string[] = [];
   const log = (_level: string, message: string) => void logs.push(message);
   const reporter = new Reporter({
@@ -204,6 +211,7 @@ export function harness(groups: NodeGroupConfig[], planner: Partial<PlannerOptio
     nodes,
     catalog,
     log,
+    review: gate,
     onOutcome: (outcome) => {
       outcomes.push(outcome);
       loop.handle(outcome);
@@ -219,6 +227,7 @@ export function harness(groups: NodeGroupConfig[], planner: Partial<PlannerOptio
     nodes,
     planner,
     log,
+    review: gate,
     syncStackConfig: async () => store.sync,
   });
   loop.acting = true;

@@ -1,7 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ActionPreview, ScaleRequest } from "../../../scaler/apply/applier.js";
 import { summarizeUpdate } from "../../../scaler/console/history.js";
 import { approvalsPage, historyPage, shadowPage } from "../../../scaler/console/pages.js";
@@ -10,7 +7,7 @@ import { decide, ReviewDecisionError } from "../../../scaler/review/decide.js";
 import { ReviewGate } from "../../../scaler/review/gate.js";
 import { approvalRule, type ProposedAction } from "../../../scaler/review/policy.js";
 import type { ReviewRecord } from "../../../scaler/review/records.js";
-import { directoryReviews, type ReviewStore } from "../../../scaler/review/store.js";
+import { tempReviews } from "./tempReviews.js";
 
 const up = (add: number, deltaPerHour?: number): ProposedAction => ({
   kind: "scale-up",
@@ -147,28 +144,24 @@ describe("the console's pages show what they are given as text", () => {
 });
 
 describe("deciding a review", () => {
-  let dir: string;
-  let store: ReviewStore;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), "reviews-"));
-    store = directoryReviews(dir);
-  });
-  afterEach(() => rm(dir, { recursive: true, force: true }));
+  const reviews = tempReviews();
 
   it("records who approved, once, and refuses a decided, expired or unknown one", async () => {
-    await store.put(record());
+    await reviews.store.put(record());
     const now = new Date("2026-12-01T10:30:00Z");
-    await expect(decide(store, record().id, "approve", "  ", now)).rejects.toThrow(/say who decides/);
-    const approved = await decide(store, record().id, "approve", "Ada", now);
+    await expect(decide(reviews.store, record().id, "approve", "  ", now)).rejects.toThrow(/say who decides/);
+    const approved = await decide(reviews.store, record().id, "approve", "Ada", now);
     expect(approved).toMatchObject({ status: "approved", decidedBy: "Ada", decidedAt: now.toISOString() });
-    await expect(decide(store, record().id, "reject", "Bob", now)).rejects.toThrow(
+    await expect(decide(reviews.store, record().id, "reject", "Bob", now)).rejects.toThrow(
       /is approved \(by Ada\): only a pending one can be decided/,
     );
-    await store.put(record({ id: "20261201-100000-ef01" }));
+    await reviews.store.put(record({ id: "20261201-100000-ef01" }));
     await expect(
-      decide(store, "20261201-100000-ef01", "approve", "Ada", new Date("2026-12-01T11:00:01Z")),
+      decide(reviews.store, "20261201-100000-ef01", "approve", "Ada", new Date("2026-12-01T11:00:01Z")),
     ).rejects.toThrow(ReviewDecisionError);
-    await expect(decide(store, "../../etc/passwd", "approve", "Ada", now)).rejects.toThrow(/no review/);
+    await expect(decide(reviews.store, "../../etc/passwd", "approve", "Ada", now)).rejects.toThrow(
+      /no review/,
+    );
   });
 
   it("holds what the policy names with its saved plan, asks once, and hands the approved one to the leader", async () => {
@@ -177,7 +170,7 @@ describe("deciding a review", () => {
     const gate = new ReviewGate({
       mode: "live",
       policy: { scaleUpNodesOver: 1, expireAfter: 60_000 },
-      store,
+      store: reviews.store,
       clock: { now: () => now, sleep: async () => undefined, after: () => () => undefined },
       log: () => undefined,
       preview: async (request, savePlan): Promise<ActionPreview> => {
@@ -212,10 +205,10 @@ describe("deciding a review", () => {
     });
     expect(previews).toHaveLength(1);
     expect((await gate.due()).approved).toEqual([]);
-    await decide(store, held!.record.id, "approve", "Ada", new Date(now));
+    await decide(reviews.store, held!.record.id, "approve", "Ada", new Date(now));
     expect((await gate.due()).approved.map((r) => r.id)).toEqual([held!.record.id]);
     // Not decided in time: dropped.
-    await store.remove([held!.record.id]);
+    await reviews.store.remove([held!.record.id]);
     const late = await gate.hold(up(2), request);
     now += 61_000;
     const due = await gate.due();
@@ -227,7 +220,7 @@ describe("deciding a review", () => {
     let previews = 0;
     const gate = new ReviewGate({
       mode: "shadow",
-      store,
+      store: reviews.store,
       clock: { now: () => now, sleep: async () => undefined, after: () => () => undefined },
       log: () => undefined,
       preview: async (request): Promise<ActionPreview> => {
