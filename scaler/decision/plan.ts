@@ -12,7 +12,7 @@ import {
 import { describePause, type ScaleDownPause } from "./reasons.js";
 import { planScaleDown, type NodeReport, type ScaleDown } from "./scaleDown.js";
 import { planScaleUp, type NoScaleUp, type PendingOutcome, type ScaleUp } from "./scaleUp.js";
-import type { NodeGroup, Snapshot } from "./types.js";
+import { type NodeGroup, podKey, type Snapshot } from "./types.js";
 
 export interface PlanInput {
   snapshot: Snapshot;
@@ -49,6 +49,24 @@ export interface Plan {
   timers: TimersState;
 }
 
+/**
+ * The snapshot with each pending pod that fits an existing node placed on it, as cluster-autoscaler's
+ * filterOutSchedulable places them before scale-down looks: a node the scheduler is about to fill is
+ * not empty (a new node seen empty for the unneeded time while its pods waited for the scheduler was
+ * removed, and the same scale-up planned again).
+ */
+function withPlacedPending(snapshot: Snapshot, pending: PendingOutcome[]): Snapshot {
+  const placed = new Map(pending.flatMap((p) => (p.outcome === "fits-existing" ? [[p.pod, p.node]] : [])));
+  if (placed.size === 0) return snapshot;
+  return {
+    ...snapshot,
+    pods: snapshot.pods.map((pod) => {
+      const node = placed.get(podKey(pod));
+      return node ? { ...pod, nodeName: node } : pod;
+    }),
+  };
+}
+
 export function plan(input: PlanInput): Plan {
   const options: PlannerOptions = { ...defaultPlannerOptions, ...input.options };
   const respectTimers = input.respectTimers ?? true;
@@ -77,7 +95,15 @@ export function plan(input: PlanInput): Plan {
   const up = halted
     ? { scaleUp: [], noScaleUp: [], pending: [] }
     : planScaleUp(snapshot, groups, timers, now, options, random);
-  const down = planScaleDown(snapshot, groups, timers, now, options, respectTimers, up.scaleUp.length > 0);
+  const down = planScaleDown(
+    withPlacedPending(snapshot, up.pending),
+    groups,
+    timers,
+    now,
+    options,
+    respectTimers,
+    up.scaleUp.length > 0,
+  );
   return {
     scaleUp: up.scaleUp,
     scaleDown: halted ? [] : down.scaleDown,

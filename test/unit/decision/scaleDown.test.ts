@@ -41,6 +41,16 @@ describe("scale-down", () => {
     expect(verdict(result)).toMatchObject({ removable: true, utilization: { cpu: 0.125 } });
   });
 
+  it("counts a pending pod on the node it fits, as cluster-autoscaler's filterOutSchedulable does: that node is not empty", () => {
+    const snapshot = cluster([]);
+    const waiting = pending({ cpu: 3000 });
+    const result = run({ ...snapshot, pods: [...snapshot.pods, waiting] });
+    expect(result.pending).toEqual([{ pod: `default/${waiting.name}`, outcome: "fits-existing", node: "c" }]);
+    expect(result.scaleUp).toEqual([]);
+    expect(result.scaleDown).toEqual([]);
+    expect(verdict(result)).toMatchObject({ removable: false, utilization: { cpu: 0.75 } });
+  });
+
   it("keeps a node at or above the utilization threshold in cpu or memory", () => {
     expect(verdict(run(cluster([{ cpu: 2100 }])))).toMatchObject({
       removable: false,
