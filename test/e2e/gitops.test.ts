@@ -13,6 +13,7 @@ import { accountFor, exactlyOnceViolations } from "../../dev/testing/invariants.
 import { processTree } from "../../dev/testing/processTree.js";
 import { testProject, type TestProject } from "../../dev/testing/project.js";
 import { deployWeb, webRunning } from "../../dev/testing/workload.js";
+import { readNodeGroups } from "../../scaler/apply/stackConfig.js";
 import { NOTES_REF } from "../../scaler/git/gitStackStore.js";
 import { selectProjectStack } from "../../scaler/pulumi/workspace.js";
 
@@ -254,11 +255,15 @@ describe("GitOps: the node groups' desired state in a Git repository", () => {
     expect(event.involvedObject).toMatchObject({ kind: "ConfigMap", name: "vpsie-autoscaler-status" });
     expect(event.message).toContain(`${FILE} at commit ${bad.slice(0, 7)} by Ada Person <ada@example.com>`);
     expect(event.message).toContain("nodeGroups[0].maxNodes");
-    const status = await pods().readNamespacedConfigMap({
-      name: "vpsie-autoscaler-status",
-      namespace: "kube-system",
-    });
-    expect(status.data?.stackConfigProblems).toContain("nodeGroups[0].maxNodes");
+    // The status is written at the end of the loop that raised the Event.
+    const problems = await eventually(
+      "the problem in the status ConfigMap",
+      async () =>
+        (await pods().readNamespacedConfigMap({ name: "vpsie-autoscaler-status", namespace: "kube-system" }))
+          .data?.stackConfigProblems,
+      30_000,
+    );
+    expect(problems).toContain("nodeGroups[0].maxNodes");
     expect(await logText()).toContain("node group general is held back");
     // Pods wait, and the group held back is neither scaled nor updated.
     await deployWeb(cluster.kubeconfig);
@@ -269,10 +274,14 @@ describe("GitOps: the node groups' desired state in a Git repository", () => {
 
   it("finishes a scale-up whose commit was pushed when the scaler died (kill -9): one commit, one update, no orphan or duplicate", async () => {
     const first = scaler as { child: ChildProcess; log: string };
+    // The scaler's processes are listed while the server holds the push, and killed the moment its
+    // answer is sent: the commit is on the branch, and the scaler never learns it, nor starts its update.
+    let tree: number[] = [];
+    server.beforeNextPush(async () => {
+      tree = await processTree(first.child.pid as number);
+    });
     server.afterNextPush(() => {
-      void processTree(first.child.pid as number).then((tree) => {
-        for (const pid of tree) process.kill(pid, "SIGKILL");
-      });
+      for (const pid of tree) process.kill(pid, "SIGKILL");
     });
     const fix = await personCommits("maxNodes", 2, "fix general's maxNodes");
     await eventually(
@@ -282,8 +291,9 @@ describe("GitOps: the node groups' desired state in a Git repository", () => {
     );
     const pushed = await ours("scale-up general 0 → 2");
     expect(pushed).toHaveLength(1);
-    // The kill came before the update: nothing in the stack history for it yet.
+    // Nothing in the stack history for it yet, and the scaler's own copy of the file never got the keys.
     expect((await history()).some((h) => h.message.includes("scale-up general 0 → 2"))).toBe(false);
+    expect((await readNodeGroups(project.dir, "general"))[0]?.nodes).toEqual([]);
 
     start("scaler-2");
     await webRunning(cluster.kubeconfig, 3, 180_000);
