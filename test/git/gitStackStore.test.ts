@@ -21,13 +21,14 @@ describe("the Git stack store, against git http-backend", () => {
   let server: TestGitServer;
   let person: string;
   let n = 0;
-  const store = () =>
+  /** A store of its own; `cloneDir` reuses a clone an earlier process left (a restarted pod's volume). */
+  const store = (cloneDir?: string) =>
     new GitStackStore({
       url: server.url,
       branch: "main",
       path: "clusters/prod/stacks",
-      cloneDir: join(dir.path, `clone-${++n}`),
-      projectDir: join(dir.path, `project-${n}`),
+      cloneDir: cloneDir ?? join(dir.path, `clone-${++n}`),
+      projectDir: join(dir.path, `project-${cloneDir ? ++n : n}`),
       author: SCALER,
       credentials: { username: server.username, token: server.token },
     });
@@ -190,6 +191,29 @@ describe("the Git stack store, against git http-backend", () => {
     expect(await git(server.bareDir, "show", "main:clusters/prod/stacks/Pulumi.general.yaml")).toBe(
       generalAfter,
     );
+  });
+
+  it("reads the branch as committed, though a process killed while writing left the clone's work tree changed", async () => {
+    const first = store();
+    await first.pull();
+    const clone = join(dir.path, `clone-${n}`);
+    const pushed = file({
+      ...GENERAL_GROUP,
+      maxNodes: 5,
+      nodes: ["general-a1b2", "general-c3d4", "general-0909"],
+    });
+    await first.publish("general", pushed, "scale-up general 2 → 3 (+general-0909)");
+    // Killed after writing the next text into its work tree and before committing it.
+    const torn = join(clone, "clusters/prod/stacks/Pulumi.general.yaml");
+    await writeFile(torn, file({ ...GENERAL_GROUP, maxNodes: 5, nodes: [] }));
+
+    const next = store(clone);
+    await next.pull();
+    expect(await readFile(join(dir.path, `project-${n}`, "stacks/Pulumi.general.yaml"), "utf8")).toBe(pushed);
+    // And what it publishes next builds on the branch, not on the torn text.
+    const after = file({ ...GENERAL_GROUP, maxNodes: 5, nodes: ["general-a1b2", "general-c3d4"] });
+    await next.publish("general", after, "scale-down general 3 → 2 (-general-0909)");
+    expect(await git(server.bareDir, "show", "main:clusters/prod/stacks/Pulumi.general.yaml")).toBe(after);
   });
 
   it("reports refused credentials without them, and keeps them out of the repository", async () => {
