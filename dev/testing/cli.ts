@@ -36,6 +36,35 @@ export function spawnCliToLog(
   return spawn(process.execPath, [bin, ...args], { stdio: ["ignore", fd, fd], env });
 }
 
+/**
+ * `run` against a test's cluster and project, into a log: planning every 2 s, a 6 s lease (a failover
+ * within a test's patience), metrics on a free port; `args` and `env` add a test's own.
+ */
+export function spawnRun(
+  project: { flags: string[]; engine: { passphrase: string } },
+  kubeconfig: string,
+  log: string,
+  extra: { args?: string[]; env?: NodeJS.ProcessEnv } = {},
+): ChildProcess {
+  return spawnCliToLog(
+    [
+      "run",
+      "--kubeconfig",
+      kubeconfig,
+      ...project.flags,
+      ...(extra.args ?? []),
+      "--scan-interval",
+      "2",
+      "--lease-duration",
+      "6",
+      "--metrics-address",
+      "127.0.0.1:0",
+    ],
+    log,
+    { ...process.env, PULUMI_CONFIG_PASSPHRASE: project.engine.passphrase, ...extra.env },
+  );
+}
+
 /** Starts a long-running CLI command and waits for a line of its output that matches. */
 export async function startCli(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = process.env) {
   const child: ChildProcess = spawn(process.execPath, [BIN, ...args], {

@@ -8,7 +8,7 @@ import { selectProjectStack } from "../../scaler/pulumi/workspace.js";
 import { processTree } from "../../dev/testing/processTree.js";
 import { deployWeb, webRunning } from "../../dev/testing/workload.js";
 import { eventually, startCluster, type TestCluster } from "../../dev/testing/cluster.js";
-import { spawnCliToLog } from "../../dev/testing/cli.js";
+import { spawnRun } from "../../dev/testing/cli.js";
 import { DEMO_CLUSTER, GENERAL_GROUP, type TestEmulator, testEmulator } from "../../dev/testing/emulator.js";
 import { testProject, type TestProject } from "../../dev/testing/project.js";
 
@@ -45,22 +45,7 @@ describe("two replicas: the leader dies mid-update", () => {
 
   const start = (name: string) => {
     const log = join(project.workDir, `${name}.log`);
-    const child = spawnCliToLog(
-      [
-        "run",
-        "--kubeconfig",
-        cluster.record.kubeconfig,
-        ...project.flags,
-        "--scan-interval",
-        "2",
-        "--lease-duration",
-        "6",
-        "--metrics-address",
-        "127.0.0.1:0",
-      ],
-      log,
-      { ...process.env, PULUMI_CONFIG_PASSPHRASE: project.engine.passphrase },
-    );
+    const child = spawnRun(project, cluster.record.kubeconfig, log);
     replicas.push({ child, log });
     return { child, log };
   };

@@ -5,7 +5,7 @@ import { AppsV1Api, CoreV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseDocument } from "yaml";
 import { attachJoinHook } from "../../dev/emulator/joinHook.js";
-import { spawnCliToLog } from "../../dev/testing/cli.js";
+import { spawnRun } from "../../dev/testing/cli.js";
 import { eventually, startCluster, type TestCluster } from "../../dev/testing/cluster.js";
 import { DEMO_CLUSTER, GENERAL_GROUP, type TestEmulator, testEmulator } from "../../dev/testing/emulator.js";
 import { git, startGitServer, type TestGitServer } from "../../dev/testing/gitServer.js";
@@ -39,33 +39,17 @@ describe("GitOps: the node groups' desired state in a Git repository", () => {
   const start = (name: string) => {
     const log = join(project.workDir, `${name}.log`);
     logs.push(log);
-    const child = spawnCliToLog(
-      [
-        "run",
-        "--kubeconfig",
-        cluster.record.kubeconfig,
-        ...project.flags,
+    const child = spawnRun(project, cluster.record.kubeconfig, log, {
+      args: [
         "--config",
         join(project.workDir, "..", "scaler.yaml"),
         "--git-repo",
         server.url,
         "--git-path",
         "stacks",
-        "--scan-interval",
-        "2",
-        "--lease-duration",
-        "6",
-        "--metrics-address",
-        "127.0.0.1:0",
       ],
-      log,
-      {
-        ...process.env,
-        PULUMI_CONFIG_PASSPHRASE: project.engine.passphrase,
-        VPSIE_AUTOSCALER_GIT_USERNAME: server.username,
-        VPSIE_AUTOSCALER_GIT_TOKEN: server.token,
-      },
-    );
+      env: { VPSIE_AUTOSCALER_GIT_USERNAME: server.username, VPSIE_AUTOSCALER_GIT_TOKEN: server.token },
+    });
     scaler = { child, log };
     return scaler;
   };

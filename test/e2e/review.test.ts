@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "../../dev/testing/browser.js";
-import { runCli, spawnCliToLog } from "../../dev/testing/cli.js";
+import { runCli, spawnRun } from "../../dev/testing/cli.js";
 import { eventually } from "../../dev/testing/cluster.js";
 import { DEMO_CLUSTER, GENERAL_GROUP } from "../../dev/testing/emulator.js";
 import { startWorld, type World } from "../../dev/testing/world.js";
@@ -57,24 +57,9 @@ describe("review before it happens: shadow mode, approvals and the audit console
     const before = { workers: (await workers()).length, history: (await history()).length };
     await deployWeb(world.cluster.kubeconfig, 3, "1500m");
     const log = join(world.project.workDir, "..", "shadow.log");
-    const child = spawnCliToLog(
-      [
-        "run",
-        "--mode",
-        "shadow",
-        "--kubeconfig",
-        world.cluster.record.kubeconfig,
-        ...world.project.flags,
-        "--scan-interval",
-        "2",
-        "--lease-duration",
-        "6",
-        "--metrics-address",
-        "127.0.0.1:0",
-      ],
-      log,
-      { ...process.env, PULUMI_CONFIG_PASSPHRASE: world.project.engine.passphrase },
-    );
+    const child = spawnRun(world.project, world.cluster.record.kubeconfig, log, {
+      args: ["--mode", "shadow"],
+    });
     try {
       const shadow = await eventually(
         "a shadow-mode scale-up of general listed by `vpsie-autoscaler shadow`",
