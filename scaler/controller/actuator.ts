@@ -49,6 +49,12 @@ function list(items: string[], max = 5): string {
     : `${items.slice(0, max).join(", ")} and ${items.length - max} more`;
 }
 
+/** Why a scale-down's update runs: the nodes drained, the pods they moved, and why they were unneeded. */
+function drainedReason(nodes: string[], moved: string[], reason: string | undefined): string {
+  const what = `${nodes.length === 1 ? "node" : "empty nodes"} ${list(nodes)} drained`;
+  return `${what}${moved.length ? ` (moved ${list(moved)})` : ""}: ${reason}`;
+}
+
 export class Actuator {
   readonly #o: ActuatorOptions;
   readonly #inFlight = new Set<string>();
@@ -270,7 +276,11 @@ export class Actuator {
       return key ? [{ node, key, reason }] : [];
     });
     if (members.length === 0) return;
-    const why = `${members.length === 1 ? "node" : "empty nodes"} ${list(members.map((m) => m.node))} drained: ${members[0]?.reason}`;
+    const why = drainedReason(
+      members.map((m) => m.node),
+      [],
+      members[0]?.reason,
+    );
     this.#track(group, async () => {
       const request = { group, add: 0, remove: members.map((m) => m.key), reason: why };
       const remove = members.map(({ key, node }) => ({ key, node }));
@@ -329,7 +339,11 @@ export class Actuator {
         remove: drained.map((m) => m.key),
         reason:
           reviewed?.reason ??
-          `${drained.length === 1 ? "node" : "empty nodes"} ${list(drained.map((m) => m.node))} drained${moved.length ? ` (moved ${list(moved)})` : ""}: ${drained[0]?.reason}`,
+          drainedReason(
+            drained.map((m) => m.node),
+            moved,
+            drained[0]?.reason,
+          ),
         plan: reviewed?.plan,
         approvedBy: reviewed?.approvedBy,
       });
@@ -375,7 +389,7 @@ export class Actuator {
         group,
         add: 0,
         remove: [key],
-        reason: `node ${node} drained${moved.length ? ` (moved ${list(moved)})` : ""}: ${reason}`,
+        reason: drainedReason([node], moved, reason),
       };
       const action = {
         kind: "scale-down" as const,
