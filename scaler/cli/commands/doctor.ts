@@ -1,7 +1,7 @@
-import { existsSync } from "node:fs";
 import { Command } from "commander";
 import { ExitCode } from "../exitCodes.js";
 import { helpText } from "../help.js";
+import { loadKubeconfig } from "../kubernetesFlags.js";
 import { formatTable, type OutputFormat, outputOption } from "../output.js";
 import { addStackOptions, engine, type StackFlags } from "./stacks.js";
 
@@ -132,15 +132,8 @@ export function doctorCommand(): Command {
         });
       }
 
-      const { KubeConfig } = await import("@kubernetes/client-node");
-      const kubeconfig = new KubeConfig();
       try {
-        if (opts.kubeconfig) {
-          if (!existsSync(opts.kubeconfig)) throw new Error(`--kubeconfig ${opts.kubeconfig} does not exist`);
-          kubeconfig.loadFromFile(opts.kubeconfig);
-        } else if (process.env.KUBERNETES_SERVICE_HOST) kubeconfig.loadFromCluster();
-        else kubeconfig.loadFromDefault();
-        if (!kubeconfig.getCurrentCluster()) throw new Error("no Kubernetes cluster configured");
+        const kubeconfig = await loadKubeconfig(opts.kubeconfig);
         findings.push(...(await kubernetesFindings(kubeconfig, opts.namespace)));
       } catch (err) {
         findings.push({
