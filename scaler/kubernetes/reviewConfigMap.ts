@@ -3,43 +3,28 @@
  * run anywhere with the kubeconfig see the same ones. Merge patches touch one key each; the ConfigMap
  * is shipped by the install (its Role cannot create by name).
  */
-import { CoreV1Api, type KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
-import { parseReviewRecord, REVIEW_ID, type ReviewRecord } from "../review/records.js";
-import { newestFirst, type ReviewStore } from "../review/store.js";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { parseReviewRecord, REVIEW_ID } from "../review/records.js";
+import { parseRecords, type ReviewStore } from "../review/store.js";
+import { configMapKeys } from "./configMapKeys.js";
 
 export function configMapReviews(kubeconfig: KubeConfig, namespace: string, name: string): ReviewStore {
-  const core = kubeconfig.makeApiClient(CoreV1Api);
+  const keys = configMapKeys(kubeconfig, namespace, name);
   const source = (key: string) => `ConfigMap ${namespace}/${name} key ${key}`;
-  const patch = async (data: Record<string, string | null>) => {
-    await core.patchNamespacedConfigMap(
-      // A null value removes the key (JSON merge patch); the API's type knows only strings.
-      { name, namespace, body: { data: data as Record<string, string> } },
-      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-    );
-  };
-  const data = async () => (await core.readNamespacedConfigMap({ name, namespace })).data ?? {};
   return {
     description: `the ConfigMap ${namespace}/${name}`,
     async list() {
-      const records: ReviewRecord[] = [];
-      const problems: string[] = [];
-      for (const [key, text] of Object.entries(await data())) {
-        try {
-          records.push(parseReviewRecord(text, source(key)));
-        } catch (err) {
-          problems.push((err as Error).message);
-        }
-      }
-      return { records: newestFirst(records), problems };
+      const data = Object.entries(await keys.read());
+      return parseRecords(data.map(([key, text]) => ({ source: source(key), read: async () => text })));
     },
     async get(id) {
       if (!REVIEW_ID.test(id)) return undefined;
-      const text = (await data())[`${id}.json`];
+      const text = (await keys.read())[`${id}.json`];
       return text === undefined ? undefined : parseReviewRecord(text, source(`${id}.json`));
     },
-    put: (record) => patch({ [`${record.id}.json`]: JSON.stringify(record) }),
+    put: (record) => keys.patch({ [`${record.id}.json`]: JSON.stringify(record) }),
     async remove(ids) {
-      if (ids.length > 0) await patch(Object.fromEntries(ids.map((id) => [`${id}.json`, null])));
+      if (ids.length > 0) await keys.patch(Object.fromEntries(ids.map((id) => [`${id}.json`, null])));
     },
   };
 }

@@ -29,8 +29,24 @@ export function prunable(records: ReviewRecord[]): string[] {
   return decided.slice(KEEP_DECIDED).map((r) => r.id);
 }
 
-export function newestFirst(records: ReviewRecord[]): ReviewRecord[] {
+function newestFirst(records: ReviewRecord[]): ReviewRecord[] {
   return records.sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
+}
+
+/** Records, each read from where it is kept, newest first; unreadable ones reported by where they are. */
+export async function parseRecords(
+  entries: Array<{ source: string; read: () => Promise<string> }>,
+): Promise<{ records: ReviewRecord[]; problems: string[] }> {
+  const records: ReviewRecord[] = [];
+  const problems: string[] = [];
+  for (const { source, read } of entries) {
+    try {
+      records.push(parseReviewRecord(await read(), source));
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
+  return { records: newestFirst(records), problems };
 }
 
 export function directoryReviews(dir: string): ReviewStore {
@@ -39,16 +55,9 @@ export function directoryReviews(dir: string): ReviewStore {
     description: `the directory ${dir}`,
     async list() {
       const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith(".json"));
-      const records: ReviewRecord[] = [];
-      const problems: string[] = [];
-      for (const name of names) {
-        try {
-          records.push(parseReviewRecord(await readFile(join(dir, name), "utf8"), join(dir, name)));
-        } catch (err) {
-          problems.push((err as Error).message);
-        }
-      }
-      return { records: newestFirst(records), problems };
+      return parseRecords(
+        names.map((name) => ({ source: join(dir, name), read: () => readFile(join(dir, name), "utf8") })),
+      );
     },
     async get(id) {
       if (!REVIEW_ID.test(id)) return undefined;
