@@ -53,7 +53,8 @@ export class PriceList {
    */
   async #datacenter(group: Group): Promise<string | undefined> {
     let cached = this.#datacenters.get(group.cluster);
-    if (!cached || this.#now() - cached.at > TTL_MS || !cached.byGroup.has(group.name)) {
+    // A group VPSie does not list yet takes the cluster's datacenter until the listing is renewed.
+    if (!cached || this.#now() - cached.at > TTL_MS) {
       const groups = await this.#client.listNodeGroups(group.cluster);
       cached = {
         at: this.#now(),
