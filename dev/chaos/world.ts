@@ -13,7 +13,7 @@ import { attachJoinHook } from "../emulator/joinHook.js";
 import { spawnCliToLog } from "../testing/cli.js";
 import { startCluster, type TestCluster } from "../testing/cluster.js";
 import { GENERAL_GROUP, type TestEmulator, testEmulator } from "../testing/emulator.js";
-import { processTree } from "../testing/processTree.js";
+import { killTree } from "../testing/processTree.js";
 import { testProject, type TestProject } from "../testing/project.js";
 import { Applier } from "../../scaler/apply/applier.js";
 import { prepareProjectDir } from "../../scaler/apply/projectDir.js";
@@ -146,13 +146,7 @@ export async function startChaosWorld(): Promise<ChaosWorld> {
 
   const kill = async (replica: Replica) => {
     if (replica.child.exitCode !== null || replica.child.signalCode !== null) return;
-    for (const pid of await processTree(replica.child.pid as number)) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // Gone already.
-      }
-    }
+    await killTree(replica.child.pid as number);
     const at = Date.now();
     const current = replica.history.at(-1);
     if (current) current.diedAt = at;

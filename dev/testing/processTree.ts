@@ -17,3 +17,19 @@ export async function processTree(root: number): Promise<number[]> {
   visit(root);
   return tree;
 }
+
+/** SIGKILLs every process listed; one that has exited since it was listed is passed over. */
+export function killAll(pids: number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
+    }
+  }
+}
+
+/** SIGKILLs the process and all its descendants (kill -9 of a whole scaler, its engines and plugins). */
+export async function killTree(root: number): Promise<void> {
+  killAll(await processTree(root));
+}

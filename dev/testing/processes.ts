@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { repoRoot } from "../../scaler/tools/paths.js";
 import { eventually } from "./cluster.js";
 import type { TestEmulator } from "./emulator.js";
-import { processTree } from "./processTree.js";
+import { killTree } from "./processTree.js";
 
 /**
  * Runs `vpsie-autoscaler scale --add N` and kills its whole process tree, like a pod dying, as soon as
@@ -47,7 +47,7 @@ export async function scaleAndKill(options: {
     async () => ((await options.carriedOut()) > before ? true : undefined),
     60_000,
   );
-  for (const pid of await processTree(child.pid as number)) process.kill(pid, "SIGKILL");
+  await killTree(child.pid as number);
   await exited;
   await sim.clearFaults();
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { attachJoinHook } from "../../dev/emulator/joinHook.js";
 import { Applier } from "../../scaler/apply/applier.js";
 import { selectProjectStack } from "../../scaler/pulumi/workspace.js";
-import { processTree } from "../../dev/testing/processTree.js";
+import { killTree } from "../../dev/testing/processTree.js";
 import { deployWeb, webRunning } from "../../dev/testing/workload.js";
 import { eventually, startCluster, type TestCluster } from "../../dev/testing/cluster.js";
 import { spawnRun } from "../../dev/testing/cli.js";
@@ -75,7 +75,7 @@ describe("two replicas: the leader dies mid-update", () => {
       async () => ((await accepted()) > before ? true : undefined),
       90_000,
     );
-    for (const pid of await processTree(a.child.pid as number)) process.kill(pid, "SIGKILL");
+    await killTree(a.child.pid as number);
     const killed = Date.now();
     await sim.clearFaults();
 

@@ -10,7 +10,7 @@ import { eventually, startCluster, type TestCluster } from "../../dev/testing/cl
 import { DEMO_CLUSTER, GENERAL_GROUP, type TestEmulator, testEmulator } from "../../dev/testing/emulator.js";
 import { git, startGitServer, type TestGitServer } from "../../dev/testing/gitServer.js";
 import { accountFor, exactlyOnceViolations } from "../../dev/testing/invariants.js";
-import { processTree } from "../../dev/testing/processTree.js";
+import { killAll, killTree, processTree } from "../../dev/testing/processTree.js";
 import { testProject, type TestProject } from "../../dev/testing/project.js";
 import { deployWeb, webRunning } from "../../dev/testing/workload.js";
 import { readNodeGroups } from "../../scaler/apply/stackConfig.js";
@@ -112,8 +112,7 @@ describe("GitOps: the node groups' desired state in a Git repository", () => {
   });
 
   afterAll(async () => {
-    if (scaler?.child.exitCode === null)
-      for (const pid of await processTree(scaler.child.pid as number)) process.kill(pid, "SIGKILL");
+    if (scaler?.child.exitCode === null) await killTree(scaler.child.pid as number);
     await server?.stop();
     await sim?.stop();
     await cluster?.stop();
@@ -265,7 +264,7 @@ describe("GitOps: the node groups' desired state in a Git repository", () => {
       tree = await processTree(first.child.pid as number);
     });
     server.afterNextPush(() => {
-      for (const pid of tree) process.kill(pid, "SIGKILL");
+      killAll(tree);
     });
     const fix = await personCommits("maxNodes", 2, "fix general's maxNodes");
     await eventually(
