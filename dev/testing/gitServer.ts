@@ -24,7 +24,10 @@ export interface TestGitServer {
   requests: { served: number; unauthorized: number; pushes: number };
   /** Runs `hook` when the next push to a branch arrives, before the server takes it (a person pushing first). */
   beforeNextPush: (hook: () => Promise<void>) => void;
-  /** Runs `hook` once the next push to a branch has been answered (a crash right after it). */
+  /**
+   * Runs `hook` once the server has taken the next push to a branch (its ref moved), before the answer
+   * is sent: a client killed by the hook dies with its commit pushed, never learning so.
+   */
   afterNextPush: (hook: () => void) => void;
   stop: () => Promise<void>;
 }
@@ -54,7 +57,14 @@ export async function git(cwd: string, ...args: string[]): Promise<string> {
   }
 }
 
-function cgi(req: IncomingMessage, res: ServerResponse, root: string, user: string, body?: Buffer): void {
+function cgi(
+  req: IncomingMessage,
+  res: ServerResponse,
+  root: string,
+  user: string,
+  body?: Buffer,
+  beforeAnswer?: () => void,
+): void {
   const url = new URL(req.url ?? "/", "http://127.0.0.1");
   const child = spawn("git", ["http-backend"], {
     env: {
@@ -77,7 +87,7 @@ function cgi(req: IncomingMessage, res: ServerResponse, root: string, user: stri
   else req.pipe(child.stdin);
   let head = Buffer.alloc(0);
   let headerDone = false;
-  child.stdout.on("data", (chunk: Buffer) => {
+  const answer = (chunk: Buffer) => {
     if (headerDone) {
       res.write(chunk);
       return;
@@ -96,8 +106,17 @@ function cgi(req: IncomingMessage, res: ServerResponse, root: string, user: stri
     }
     res.statusCode = status;
     res.write(head.subarray(end + 4));
+  };
+  // Held whole when a hook is to run between the backend's work and the answer.
+  const held: Buffer[] = [];
+  child.stdout.on("data", (chunk: Buffer) => (beforeAnswer ? held.push(chunk) : answer(chunk)));
+  child.on("close", () => {
+    if (beforeAnswer) {
+      beforeAnswer();
+      answer(Buffer.concat(held));
+    }
+    res.end();
   });
-  child.on("close", () => res.end());
 }
 
 /** A bare repository with `initial` files committed on `branch`, served until `stop`. */
@@ -149,8 +168,7 @@ export async function startGitServer(
       const hook = branch ? before : undefined;
       const done = branch ? after : undefined;
       if (branch) [before, after] = [undefined, undefined];
-      if (done) res.on("finish", done);
-      void (hook ?? (() => Promise.resolve()))().then(() => cgi(req, res, root, username, body));
+      void (hook ?? (() => Promise.resolve()))().then(() => cgi(req, res, root, username, body, done));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

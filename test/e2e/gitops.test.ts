@@ -257,8 +257,8 @@ describe("GitOps: the node groups' desired state in a Git repository", () => {
 
   it("finishes a scale-up whose commit was pushed when the scaler died (kill -9): one commit, one update, no orphan or duplicate", async () => {
     const first = scaler as { child: ChildProcess; log: string };
-    // The scaler's processes are listed while the server holds the push, and killed the moment its
-    // answer is sent: the commit is on the branch, and the scaler never learns it, nor starts its update.
+    // The scaler's processes are listed while the server holds the push, and killed once the branch has
+    // moved and before the answer is sent: the commit is on the branch, and the scaler never learns it.
     let tree: number[] = [];
     server.beforeNextPush(async () => {
       tree = await processTree(first.child.pid as number);
