@@ -26,10 +26,24 @@ const PROVIDERS = join(repoRoot, "dist", "provider", "pulumi", "providers.js");
 /** Where states written by vpsie-autoscaler 0.1 find their providers (see provider/pulumi/runtime.ts). */
 const PROVIDER_RUNTIME = join(repoRoot, "dist", "provider", "pulumi", "runtime.js");
 
+/**
+ * The backend URL the engine is given. A file:// backend writes each object's metadata beside it in a
+ * `.attrs` file, truncated and then written in place, so a process reading the stack while another
+ * writes it (the console, `history`, a person's `pulumi stack history`) can read it empty and fail
+ * with "failed to load checkpoint: EOF". Pulumi needs none of it: the objects themselves are replaced
+ * atomically, so this installation's engines write none (a URL that says `metadata=` keeps its choice).
+ */
+export function engineBackendUrl(backendUrl: string): string {
+  // Appended as text: Pulumi reads a file:// path as written (`~`, spaces), which a URL parser would change.
+  const [path, query] = backendUrl.split("?", 2);
+  if (!path?.startsWith("file://") || new URLSearchParams(query).has("metadata")) return backendUrl;
+  return `${backendUrl}${query === undefined ? "?" : "&"}metadata=skip`;
+}
+
 /** The CLI's environment: the resolved plugins, the backend, offline, secrets only in variables. */
 export function engineEnv(options: EngineOptions): Record<string, string> {
   const env = pulumiProcessEnv(options.tools);
-  env.PULUMI_BACKEND_URL = options.backendUrl;
+  env.PULUMI_BACKEND_URL = engineBackendUrl(options.backendUrl);
   env.PULUMI_HOME = options.pulumiHome;
   env.PULUMI_CONFIG_PASSPHRASE = options.passphrase;
   delete env.PULUMI_CONFIG_PASSPHRASE_FILE;
@@ -58,7 +72,11 @@ export async function selectInlineStack(options: InlineStackOptions): Promise<St
       pulumiCommand: await command(options),
       pulumiHome: options.pulumiHome,
       envVars: engineEnv(options),
-      projectSettings: { name: options.projectName, runtime: "nodejs", backend: { url: options.backendUrl } },
+      projectSettings: {
+        name: options.projectName,
+        runtime: "nodejs",
+        backend: { url: engineBackendUrl(options.backendUrl) },
+      },
     },
   );
 }

@@ -70,6 +70,10 @@ describe("the apply layer: every scale action is a Pulumi update", () => {
     expect((await readNodeGroups(project.dir, "general"))[0]?.nodes).toEqual(
       result.created.map((c) => c.key),
     );
+    // No metadata sidecar, which a reader of the stack could find half-written (see engineBackendUrl).
+    const state = await readdir(project.backendDir, { recursive: true });
+    expect(state).toContain(join(".pulumi", "stacks", "vpsie-autoscaler", "general.json"));
+    expect(state.filter((f) => f.endsWith(".attrs"))).toEqual([]);
   });
 
   it("scales down exactly the named node", async () => {
