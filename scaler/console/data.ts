@@ -3,10 +3,10 @@
  * price from VPSie (when its credentials are there), each stack's history from the Pulumi backend, the
  * reviews from their store. `run` adds what only the running scaler knows (backoff).
  */
-import { prepareProjectDir } from "../apply/projectDir.js";
 import { configuredGroups } from "../controller/catalog.js";
 import type { PriceList } from "../cost/priceList.js";
-import { type EngineOptions, selectProjectStack } from "../pulumi/workspace.js";
+import { readStackHistory } from "../pulumi/history.js";
+import type { EngineOptions } from "../pulumi/workspace.js";
 import type { ReviewStore } from "../review/store.js";
 
 export interface GroupRow {
@@ -41,10 +41,7 @@ export interface ConsoleData {
 
 export interface ProjectConsoleOptions extends EngineOptions {
   projectDir: string;
-  /**
-   * A project directory of the console's own to read history through: selecting a stack makes Pulumi
-   * write its stack file, and in the scaler's directory that write could race the scaler's own.
-   */
+  /** A project directory of the console's own to read history through (see readStackHistory). */
   readerDir: string;
   reviews: ReviewStore;
   prices?: PriceList;
@@ -53,7 +50,6 @@ export interface ProjectConsoleOptions extends EngineOptions {
 }
 
 export function projectConsoleData(options: ProjectConsoleOptions): ConsoleData {
-  let reader: Promise<void> | undefined;
   return {
     reviews: options.reviews,
     async groups() {
@@ -73,10 +69,7 @@ export function projectConsoleData(options: ProjectConsoleOptions): ConsoleData 
       return rows;
     },
     async history(group, page, pageSize) {
-      reader ??= prepareProjectDir(options.readerDir);
-      await reader;
-      const stack = await selectProjectStack({ ...options, projectDir: options.readerDir, stackName: group });
-      return (await stack.history(pageSize, page)).map((h) => ({
+      return (await readStackHistory(options, group, pageSize, page)).map((h) => ({
         group,
         version: h.version,
         kind: h.kind,

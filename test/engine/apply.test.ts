@@ -210,7 +210,14 @@ describe("the apply layer: every scale action is a Pulumi update", () => {
     expect(preview.code).toBe(0);
     expect(preview.stdout).toMatch(/Previewing update \(large\)/);
     // For scripts: a group a person declared with one member, not applied yet.
-    await project.writeGroup(group("pending", 2, { nodes: ["pending-a1b2"] }));
+    const pendingFile = await project.writeGroup(group("pending", 2, { nodes: ["pending-a1b2"] }));
+    // Reading its history leaves the person's file as they wrote it (selecting a new stack here would
+    // add an encryption salt to it): `history` selects stacks from a project directory of its own.
+    const written = await readFile(pendingFile, "utf8");
+    const none = await runCli(["history", "--group", "pending", "--output", "json", ...flags], env);
+    expect(none.code, none.stderr).toBe(0);
+    expect(JSON.parse(none.stdout)).toEqual([]);
+    expect(await readFile(pendingFile, "utf8")).toBe(written);
     const planned = await runCli(["preview", "--group", "pending", "--output", "json", ...flags], env);
     expect(planned.code, planned.stderr).toBe(0);
     const [only, ...others] = JSON.parse(planned.stdout) as Array<{

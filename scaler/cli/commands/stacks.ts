@@ -176,13 +176,13 @@ export function historyCommand(): Command {
         }),
       ),
   ).action(async (opts: StackFlags & { group?: string; limit: number; output: OutputFormat }) => {
-    const { selectProjectStack } = await import("../../pulumi/workspace.js");
+    const { readStackHistory } = await import("../../pulumi/history.js");
     const settings = await engine(opts);
+    // A project directory of its own: this may run beside a scaler using the same project.
+    const reader = { ...settings, readerDir: join(settings.stateDir, "history-project") };
     const entries = [];
-    for (const group of await groupsOf(settings.projectDir, opts.group)) {
-      const stack = await selectProjectStack({ ...settings, stackName: group });
-      for (const h of await stack.history(opts.limit)) entries.push({ group, ...h });
-    }
+    for (const group of await groupsOf(settings.projectDir, opts.group))
+      for (const h of await readStackHistory(reader, group, opts.limit)) entries.push({ group, ...h });
     entries.sort((a, b) => new Date(b.startTime).getTime() - new Date(a.startTime).getTime());
     if (opts.output === "json") {
       process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
