@@ -38,6 +38,11 @@ export interface RecoveryReport {
   deletedOrphans: string[];
   /** Why recovery did nothing, when it did nothing. */
   skipped?: string;
+  /**
+   * Whether it added nodes to the group (workers adopted, or created by the update it finished): a
+   * scale-up, whose delay before any scale-down starts now, as after the scaler's own.
+   */
+  nodesAdded?: boolean;
 }
 
 /** The group's workers at VPSie: one group per size in a cluster, so the VM's size says whose it is. */
@@ -145,7 +150,10 @@ export async function recoverStack(options: {
   }
   await stack.refresh({ message: `recovery: refresh after an interrupted update (${intent.message})` });
   // Finish what the interrupted update set out to do: the stack config already says it.
-  await stack.up({ message: `recovery: finish the interrupted update (${intent.message})` });
+  const finished = await stack.up({ message: `recovery: finish the interrupted update (${intent.message})` });
   await options.intents.remove(stackName);
-  return report;
+  return {
+    ...report,
+    nodesAdded: report.adopted.length > 0 || (finished.summary.resourceChanges?.create ?? 0) > 0,
+  };
 }

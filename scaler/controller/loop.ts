@@ -382,6 +382,9 @@ export class ScalerLoop {
             `recovered ${config.name}: ${report.skipped ?? `adopted ${report.adopted.length}, dropped ${report.dropped.length}, deleted ${report.deletedOrphans.length} orphan(s)`}`,
             { group: config.name },
           );
+          // cluster-autoscaler waits its delay after any scale-up: nodes just added look empty until
+          // the scheduler fills them.
+          if (report.nodesAdded) this.#timers = { ...this.#timers, lastScaleUp: this.#o.clock.now() };
         }
         for (const [key, hostname] of Object.entries(await this.#o.apply.nodeNames(config.name)))
           this.#o.catalog.hostnames.set(key, hostname);

@@ -80,6 +80,8 @@ describe("kill -9 in the middle of an update, then recovery", () => {
     expect(report?.clearedLocks).toHaveLength(1);
     expect(report?.adopted).toHaveLength(atCrash.length);
     expect(report?.deletedOrphans).toEqual([]);
+    // A scale-up, whose delay before any scale-down the loop starts (see loop.test.ts).
+    expect(report?.nodesAdded).toBe(true);
 
     const keys = (await readNodeGroups(project.dir, "general"))[0]!.nodes;
     const vpsie = (await workers()).map((w) => w.identifier).sort();

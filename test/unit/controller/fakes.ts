@@ -5,6 +5,7 @@
  * loop, actuator and reporter.
  */
 import type { ScaleRequest, ScaleResult } from "../../../scaler/apply/applier.js";
+import type { RecoveryReport } from "../../../scaler/apply/recovery.js";
 import { Actuator } from "../../../scaler/controller/actuator.js";
 import { ScalerLoop } from "../../../scaler/controller/loop.js";
 import type {
@@ -91,9 +92,11 @@ export class FakeApply implements ApplyLayer {
     this.requests.push(request);
     return this.answer(request);
   }
+  /** What recovery reports for every group (default: nothing to recover). */
+  recovery: RecoveryReport | undefined;
   async recover(group: string) {
     this.recovered.push(group);
-    return undefined;
+    return this.recovery;
   }
   async nodeNames(): Promise<Record<string, string>> {
     return {};

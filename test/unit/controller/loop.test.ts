@@ -188,6 +188,20 @@ describe("the scaler's loop, with a fake clock and fakes of everything it calls"
     expect(h.nodes.drained).toEqual(["n2"]);
   });
 
+  it("waits the delay after a scale-up that recovery finished, as after its own, before removing anything", async () => {
+    const h = harness([groupConfig("general")], { scaleDownUnneededTimeMs: 0 });
+    h.apply.recovery = { clearedLocks: [], adopted: [], dropped: [], deletedOrphans: [], nodesAdded: true };
+    // The nodes the finished update added, the pods meant for them not scheduled yet.
+    twoNodes(h);
+    await h.tick();
+    expect(h.apply.recovered).toEqual(["general"]);
+    expect(h.nodes.drained).toEqual([]);
+    expect(h.loop.lastPlan?.scaleDownPause).toMatchObject({ kind: "Cooldown", after: "a scale-up" });
+    h.clock.advance(10 * MINUTE);
+    await h.tick();
+    expect(h.nodes.drained).toEqual(["n2"]);
+  });
+
   it("waits the delay after a deletion before the next one, when one is set", async () => {
     const h = harness([groupConfig("general")], {
       scaleDownUnneededTimeMs: 0,
