@@ -5,6 +5,20 @@
  */
 import type { PublishStackConfig } from "./stackConfig.js";
 
+/**
+ * The store could not be read or written. Permanent: a person must act (refused credentials, a missing
+ * branch or ConfigMap, a missing grant); else the server may answer again, and the next loop tries.
+ */
+export class StackStoreError extends Error {
+  override name = "StackStoreError";
+  readonly permanent: boolean;
+
+  constructor(message: string, permanent = false) {
+    super(message);
+    this.permanent = permanent;
+  }
+}
+
 /** A stack file that cannot be used as it is now: nothing is applied from it until a person fixes it. */
 export interface StackConfigProblem {
   stack: string;

@@ -25,7 +25,13 @@ import {
   StackConfigConflictError,
   StackConfigError,
 } from "../apply/stackConfig.js";
-import type { SettingsChange, StackStore, StackSync, UpdateLink } from "../apply/stackStore.js";
+import {
+  type SettingsChange,
+  type StackStore,
+  StackStoreError,
+  type StackSync,
+  type UpdateLink,
+} from "../apply/stackStore.js";
 
 export const NOTES_REF = "refs/notes/vpsie-autoscaler";
 
@@ -46,17 +52,6 @@ export interface GitStoreOptions {
   projectDir: string;
   author: { name: string; email: string };
   credentials?: GitCredentials;
-}
-
-export class GitStoreError extends Error {
-  override name = "GitStoreError";
-  /** Refused credentials or a missing branch: a person must act. Else the server may answer again. */
-  readonly permanent: boolean;
-
-  constructor(message: string, permanent = false) {
-    super(message);
-    this.permanent = permanent;
-  }
 }
 
 /** The first line of a commit message. */
@@ -104,14 +99,14 @@ export class GitStackStore implements StackStore {
   }
 
   /** Errors of the network or the server, with the URL and never the credentials. */
-  #failed(what: string, err: unknown): GitStoreError {
+  #failed(what: string, err: unknown): StackStoreError {
     const e = err as Error & { code?: string; data?: { statusCode?: number } };
     const status = e.data?.statusCode;
     const refused = status === 401 || status === 403 || e.code === "UserCanceledError";
     const why = refused
       ? `the server refused the credentials (HTTP ${status ?? 401}): set VPSIE_AUTOSCALER_GIT_USERNAME and VPSIE_AUTOSCALER_GIT_TOKEN to a token that may read and push`
       : (e.message ?? String(err));
-    return new GitStoreError(`${this.description}: ${what} failed: ${why}`, refused);
+    return new StackStoreError(`${this.description}: ${what} failed: ${why}`, refused);
   }
 
   async #fetch(): Promise<string> {
@@ -125,7 +120,7 @@ export class GitStackStore implements StackStore {
       this.#cloned = true;
     } catch (err) {
       if (err instanceof Errors.NotFoundError || (err as { code?: string }).code === "NotFoundError")
-        throw new GitStoreError(
+        throw new StackStoreError(
           `${this.description}: the branch does not exist: create it, or set the branch`,
           true,
         );

@@ -9,18 +9,7 @@ import { join } from "node:path";
 import { ApiException, CoreV1Api, type KubeConfig, type V1ConfigMap } from "@kubernetes/client-node";
 import { groupOfStackFile, stackFileName, STACKS_DIR } from "../../stacks/contract.js";
 import { localStackFile, StackConfigConflictError } from "../apply/stackConfig.js";
-import type { StackStore, StackSync } from "../apply/stackStore.js";
-
-export class StackConfigMapError extends Error {
-  override name = "StackConfigMapError";
-  /** A missing ConfigMap or a missing grant: a person must act. Else the API server may answer again. */
-  readonly permanent: boolean;
-
-  constructor(message: string, permanent = false) {
-    super(message);
-    this.permanent = permanent;
-  }
-}
+import { type StackStore, StackStoreError, type StackSync } from "../apply/stackStore.js";
 
 export class StackConfigMap implements StackStore {
   readonly #core: CoreV1Api;
@@ -47,16 +36,16 @@ export class StackConfigMap implements StackStore {
     } catch (err) {
       const code = err instanceof ApiException ? err.code : undefined;
       if (code === 404)
-        throw new StackConfigMapError(
+        throw new StackStoreError(
           `${this.description} does not exist: create it with one key Pulumi.<group>.yaml per node group (deploy/base ships an example)`,
           true,
         );
       if (code === 403)
-        throw new StackConfigMapError(
+        throw new StackStoreError(
           `${this.description} may not be read by this ServiceAccount: grant get and update on it (deploy/base's Role does)`,
           true,
         );
-      throw new StackConfigMapError(`${this.description} could not be read: ${(err as Error).message}`);
+      throw new StackStoreError(`${this.description} could not be read: ${(err as Error).message}`);
     }
   }
 
@@ -123,7 +112,7 @@ export class StackConfigMap implements StackStore {
         throw new StackConfigConflictError(
           `${this.description} changed while ${key} was being written: the scale action is planned again`,
         );
-      throw new StackConfigMapError(`${this.description} could not be written: ${(err as Error).message}`);
+      throw new StackStoreError(`${this.description} could not be written: ${(err as Error).message}`);
     }
   }
 }

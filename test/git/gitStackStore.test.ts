@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { StackConfigConflictError } from "../../scaler/apply/stackConfig.js";
-import { GitStackStore, GitStoreError, NOTES_REF } from "../../scaler/git/gitStackStore.js";
+import { StackStoreError } from "../../scaler/apply/stackStore.js";
+import { GitStackStore, NOTES_REF } from "../../scaler/git/gitStackStore.js";
 import { git, startGitServer, type TestGitServer } from "../../dev/testing/gitServer.js";
 import { GENERAL_GROUP } from "../../dev/testing/emulator.js";
 import { tempDir } from "../../dev/testing/tempDir.js";
@@ -227,7 +228,7 @@ describe("the Git stack store, against git http-backend", () => {
       credentials: { username: "scaler", token: "wrong-token-123" },
     });
     const error = await bad.pull().catch((e: unknown) => e as Error);
-    expect(error).toBeInstanceOf(GitStoreError);
+    expect(error).toBeInstanceOf(StackStoreError);
     expect((error as Error).message).toMatch(/refused the credentials .*VPSIE_AUTOSCALER_GIT_TOKEN/);
     expect((error as Error).message).not.toContain("wrong-token-123");
     const everything = await git(server.bareDir, "log", "--all", "-p", "--format=%an %ae %cn %ce %B");

@@ -218,8 +218,8 @@ export function runCommand(): Command {
       const { Scaler } = await import("../../controller/compose.js");
       const { createLogger, logTo } = await import("../../log/logger.js");
       const { LeaderElector } = await import("../../kubernetes/leaderElection.js");
-      const { StackConfigMap, StackConfigMapError } = await import("../../kubernetes/stackConfigMap.js");
-      const { GitStoreError } = await import("../../git/gitStackStore.js");
+      const { StackConfigMap } = await import("../../kubernetes/stackConfigMap.js");
+      const { StackStoreError } = await import("../../apply/stackStore.js");
       const { configMapIntents } = await import("../../kubernetes/intentConfigMap.js");
       const { ScalerMetrics } = await import("../../observability/metrics.js");
       const { buildInfo } = await import("../buildInfo.js");
@@ -260,9 +260,8 @@ export function runCommand(): Command {
         try {
           await stacks.pull();
         } catch (err) {
-          const known = err instanceof StackConfigMapError || err instanceof GitStoreError;
-          if (known && err.permanent) throw new UsageError(err.message);
-          if (!known) throw err;
+          if (!(err instanceof StackStoreError)) throw err;
+          if (err.permanent) throw new UsageError(err.message);
           // The API server or the Git host did not answer (a restart, a network blip): every loop pulls
           // again and plans nothing until one succeeds, as a controller waits for its caches.
           log("warn", `stack config not read yet, trying again every loop: ${err.message}`);
