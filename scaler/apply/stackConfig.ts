@@ -106,6 +106,22 @@ export function localStackFile(stored: string, local: string | undefined): strin
   return doc.toString();
 }
 
+/** Makes stacks/ hold a stack file the store has as `stored` (see localStackFile); whether it changed. */
+export async function syncLocalStackFile(path: string, stored: string): Promise<boolean> {
+  const local = await readFile(path, "utf8").catch(() => undefined);
+  const wanted = localStackFile(stored, local);
+  if (wanted === local) return false;
+  await replaceFile(path, wanted);
+  return true;
+}
+
+/** Writes the file whole or not at all: Pulumi and the scaler never read it half-written. */
+async function replaceFile(path: string, text: string): Promise<void> {
+  const temp = `${path}.${process.pid}.tmp`;
+  await writeFile(temp, text);
+  await rename(temp, path);
+}
+
 /** A fresh member key for the group, unique among the keys it already has. */
 export function newNodeKey(group: string, taken: ReadonlySet<string>): string {
   for (;;) {
@@ -142,8 +158,6 @@ export async function writeMembers(
   entry.set("nodes", doc.createNode(members));
   const after = doc.toString();
   const ref = await publish?.(stack, after, message);
-  const temp = `${path}.${process.pid}.tmp`;
-  await writeFile(temp, after);
-  await rename(temp, path);
+  await replaceFile(path, after);
   return ref;
 }

@@ -14,16 +14,16 @@
  * Git is spoken by isomorphic-git over smart HTTP(S): the image has no git binary, and no SSH.
  */
 import * as fs from "node:fs";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, posix } from "node:path";
 import git, { Errors, type ReadCommitResult } from "isomorphic-git";
 import http from "isomorphic-git/http/node";
 import { groupOfStackFile, stackFileName, STACKS_DIR } from "../../stacks/contract.js";
 import {
   checkStackFile,
-  localStackFile,
   StackConfigConflictError,
   StackConfigError,
+  syncLocalStackFile,
 } from "../apply/stackConfig.js";
 import {
   type SettingsChange,
@@ -251,14 +251,8 @@ export class GitStackStore implements StackStore {
         sync.problems.push({ stack, source: where, message: err.message });
         continue;
       }
-      const path = join(this.#stacksDir, stackFileName(stack));
-      const local = await readFile(path, "utf8").catch(() => undefined);
-      const wanted = localStackFile(text, local);
-      if (wanted !== local) {
-        await writeFile(`${path}.tmp`, wanted);
-        await rename(`${path}.tmp`, path);
+      if (await syncLocalStackFile(join(this.#stacksDir, stackFileName(stack)), text))
         sync.changed.push(stack);
-      }
       this.#known.set(stack, text);
       if (commit && !this.#ours(commit) && !(await this.#noted(commit.oid)))
         sync.settings.push(this.#settings(stack, commit));

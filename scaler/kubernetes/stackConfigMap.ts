@@ -4,11 +4,11 @@
  * there (`kubectl edit`), each loop copies it into stacks/, and each scale action writes its new member
  * list there before the Pulumi update runs, so a replica that takes over finds what its predecessor did.
  */
-import { readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { ApiException, CoreV1Api, type KubeConfig, type V1ConfigMap } from "@kubernetes/client-node";
 import { groupOfStackFile, stackFileName, STACKS_DIR } from "../../stacks/contract.js";
-import { localStackFile, StackConfigConflictError } from "../apply/stackConfig.js";
+import { StackConfigConflictError, syncLocalStackFile } from "../apply/stackConfig.js";
 import { type StackStore, StackStoreError, type StackSync } from "../apply/stackStore.js";
 
 export class StackConfigMap implements StackStore {
@@ -72,17 +72,10 @@ export class StackConfigMap implements StackStore {
       }
     }
     for (const [stack, text] of wanted) {
-      const key = stackFileName(stack);
-      const path = join(this.#stacksDir, key);
       if (busy.has(stack)) continue;
-      const local = await readFile(path, "utf8").catch(() => undefined);
-      const wanted = localStackFile(text, local);
+      const key = stackFileName(stack);
       this.#known.set(key, text);
-      if (wanted === local) continue;
-      await writeFile(`${path}.tmp`, wanted);
-      await rename(`${path}.tmp`, path);
-      this.#known.set(key, text);
-      changed.push(stack);
+      if (await syncLocalStackFile(join(this.#stacksDir, key), text)) changed.push(stack);
     }
     return { changed, held: new Set(), problems: [], settings: [] };
   }
